@@ -1,0 +1,64 @@
+/**
+ * SQS adapter: parks refused requests in the dead-letter queue. The body is kept exactly as it arrived,
+ * so that once fixed (or once permissions are fixed) the message can be redriven to the stop queue;
+ * the reason travels in message attributes that the console and `receive-message` show.
+ */
+import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { RejectedRequest, RejectedRequestParker } from '../stop/ports.ts';
+
+/** Attribute names on parked messages. SQS allows at most 10 attributes per message. */
+export const PARKED_ATTRIBUTES = {
+  outcome: 'glue-mv-stop.outcome',
+  reason: 'glue-mv-stop.reason',
+  detail: 'glue-mv-stop.detail',
+  trigger: 'glue-mv-stop.trigger',
+  messageId: 'glue-mv-stop.message-id',
+  eventId: 'glue-mv-stop.event-id',
+  idempotencyKey: 'glue-mv-stop.idempotency-key',
+  parkedAt: 'glue-mv-stop.parked-at',
+} as const;
+
+/** Attribute values must be non-empty; long details are cut to keep the message well inside SQS limits. */
+const DETAIL_MAX_LENGTH = 4096;
+
+const stringAttribute = (value: string): MessageAttributeValue => ({
+  DataType: 'String',
+  StringValue: value,
+});
+
+export const parkedMessageAttributes = (
+  request: RejectedRequest,
+  now: Date,
+): Record<string, MessageAttributeValue> => {
+  const optional: [string, string | undefined][] = [
+    [PARKED_ATTRIBUTES.messageId, request.messageId],
+    [PARKED_ATTRIBUTES.eventId, request.eventId],
+    [PARKED_ATTRIBUTES.idempotencyKey, request.idempotencyKey],
+  ];
+  return {
+    [PARKED_ATTRIBUTES.outcome]: stringAttribute('rejected'),
+    [PARKED_ATTRIBUTES.reason]: stringAttribute(request.reason),
+    [PARKED_ATTRIBUTES.detail]: stringAttribute(request.detail.slice(0, DETAIL_MAX_LENGTH) || '(none)'),
+    [PARKED_ATTRIBUTES.trigger]: stringAttribute(request.trigger),
+    [PARKED_ATTRIBUTES.parkedAt]: stringAttribute(now.toISOString()),
+    ...Object.fromEntries(
+      optional.flatMap(([name, value]) => (value ? [[name, stringAttribute(value)]] : [])),
+    ),
+  };
+};
+
+export const createDeadLetterParker = (
+  sqs: SQSClient,
+  queueUrl: string,
+  now: () => Date = () => new Date(),
+): RejectedRequestParker => ({
+  async park(request) {
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: request.original,
+        MessageAttributes: parkedMessageAttributes(request, now()),
+      }),
+    );
+  },
+});

@@ -1,0 +1,67 @@
+/**
+ * The stop request contract: what producers put in an SQS message body or an EventBridge event `detail`.
+ *
+ * The three target fields keep the spelling and the rules of the Glue API's own request syntax
+ * (https://docs.aws.amazon.com/glue/latest/webapi/API_StopMaterializedViewRefreshTaskRun.html);
+ * the other fields are metadata this tool adds. Unknown fields are refused so that a typo
+ * (`Tablename`) is reported instead of silently ignored.
+ */
+import * as z from 'zod/mini';
+
+/** Longest name the Glue API accepts for CatalogId, DatabaseName and TableName. */
+export const NAME_MAX_LENGTH = 255;
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+export const REASON_MAX_LENGTH = 1024;
+export const REQUESTED_BY_MAX_LENGTH = 255;
+
+/**
+ * The API's pattern `[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*`, written for a JavaScript
+ * `u` regex: the surrogate-pair range becomes the supplementary planes, so a lone surrogate never matches.
+ * Control characters other than tab are refused.
+ */
+export const SINGLE_LINE_TEXT = /^[\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}\t]*$/u;
+
+const text = (maxLength: number, description: string) =>
+  z
+    .string()
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(maxLength, `must be at most ${maxLength} characters`),
+      z.regex(SINGLE_LINE_TEXT, 'must not contain control characters (tab excepted) or lone surrogates'),
+    )
+    .register(z.globalRegistry, { description });
+
+export const stopRequestSchema = z
+  .strictObject({
+    CatalogId: z.optional(
+      text(
+        NAME_MAX_LENGTH,
+        "ID of the Data Catalog that holds the materialized view. Defaults to the function's own AWS account ID.",
+      ),
+    ),
+    DatabaseName: text(NAME_MAX_LENGTH, 'Database that holds the materialized view.'),
+    TableName: text(NAME_MAX_LENGTH, 'Materialized view whose refresh task run is to be stopped.'),
+    IdempotencyKey: z.optional(
+      text(
+        IDEMPOTENCY_KEY_MAX_LENGTH,
+        'Key chosen by the producer: requests with the same key are acted on once. ' +
+          'Defaults to the EventBridge event id, else the SQS message id.',
+      ),
+    ),
+    Reason: z.optional(text(REASON_MAX_LENGTH, 'Why the stop is asked for, kept in logs and outcomes.')),
+    RequestedBy: z.optional(text(REQUESTED_BY_MAX_LENGTH, 'Who or what asked for the stop.')),
+  })
+  .register(z.globalRegistry, {
+    title: 'StopMaterializedViewRefreshRequest',
+    description: 'Asks glue-mv-stop to stop the running refresh task run of one Glue materialized view.',
+  });
+
+/** A stop request as producers write it. */
+export type StopRequest = z.infer<typeof stopRequestSchema>;
+
+/** The Glue API's target triple, with the catalog resolved. */
+export interface StopTarget {
+  readonly CatalogId: string;
+  readonly DatabaseName: string;
+  readonly TableName: string;
+}

@@ -1,0 +1,141 @@
+/**
+ * Turns what arrives on a trigger (an SQS body, an EventBridge event) into a checked stop request,
+ * or into a list of violations that each name the field and the rule it broke.
+ */
+import * as z from 'zod/mini';
+import { type StopRequest, stopRequestSchema } from './contract.ts';
+import { STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE } from './events.ts';
+
+export type ViolationRule =
+  | 'json'
+  | 'type'
+  | 'required'
+  | 'min-length'
+  | 'max-length'
+  | 'pattern'
+  | 'unknown-field'
+  | 'value';
+
+export interface Violation {
+  /** Dotted path of the offending field, e.g. `TableName` or `detail.TableName`; `(body)` for the whole body. */
+  readonly field: string;
+  readonly rule: ViolationRule;
+  readonly message: string;
+}
+
+export type ParsedStopMessage =
+  | { readonly ok: true; readonly request: StopRequest; readonly eventId?: string }
+  | { readonly ok: false; readonly violations: readonly Violation[]; readonly eventId?: string };
+
+const eventBridgeEnvelopeSchema = z.looseObject({
+  id: z.string().check(z.minLength(1)),
+  source: z.string(),
+  'detail-type': z.string(),
+  detail: z.unknown(),
+});
+
+type EventBridgeEnvelope = z.infer<typeof eventBridgeEnvelopeSchema>;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** An EventBridge event, as delivered to a rule target or put on a queue by a rule, is recognised by its `detail-type`. */
+export const looksLikeEventBridgeEvent = (value: unknown): boolean =>
+  isRecord(value) && 'detail-type' in value;
+
+/** Formats violations for logs and dead-letter attributes: `TableName: must not be empty (min-length)`. */
+export const describeViolations = (violations: readonly Violation[]): string =>
+  violations.map((v) => `${v.field}: ${v.message} (${v.rule})`).join('; ');
+
+const RULE_BY_ISSUE_CODE: Partial<Record<z.core.$ZodIssue['code'], ViolationRule>> = {
+  too_small: 'min-length',
+  too_big: 'max-length',
+  invalid_format: 'pattern',
+  invalid_type: 'type',
+};
+
+const joinPath = (prefix: string, path: readonly PropertyKey[]): string =>
+  [prefix, ...path.map(String)].filter((part) => part !== '').join('.') || '(body)';
+
+const hasPath = (value: unknown, path: readonly PropertyKey[]): boolean => {
+  let current: unknown = value;
+  for (const key of path) {
+    if (!isRecord(current) || !(String(key) in current)) return false;
+    current = current[String(key)];
+  }
+  return true;
+};
+
+const violationsOf = (error: z.core.$ZodError, input: unknown, prefix: string): Violation[] =>
+  error.issues.flatMap((issue): Violation[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        field: joinPath(prefix, [...issue.path, key]),
+        rule: 'unknown-field',
+        message: 'is not a field of the stop request',
+      }));
+    }
+    const field = joinPath(prefix, issue.path);
+    if (issue.code === 'invalid_type' && issue.path.length > 0 && !hasPath(input, issue.path)) {
+      return [{ field, rule: 'required', message: 'is required' }];
+    }
+    if (issue.code === 'invalid_type') {
+      return [
+        {
+          field,
+          rule: 'type',
+          message: `must be ${issue.expected === 'object' ? 'a JSON object' : `a ${issue.expected}`}`,
+        },
+      ];
+    }
+    return [{ field, rule: RULE_BY_ISSUE_CODE[issue.code] ?? 'value', message: issue.message }];
+  });
+
+/** Checks a stop request object. `prefix` names where it sits in the message (`detail` inside an event). */
+export const parseStopRequest = (
+  input: unknown,
+  prefix = '',
+): { ok: true; request: StopRequest } | { ok: false; violations: Violation[] } => {
+  const result = z.safeParse(stopRequestSchema, input);
+  return result.success
+    ? { ok: true, request: result.data }
+    : { ok: false, violations: violationsOf(result.error, input, prefix) };
+};
+
+const envelopeViolations = (event: EventBridgeEnvelope): Violation[] => {
+  const violations: Violation[] = [];
+  if (event.source !== STOP_EVENT_SOURCE) {
+    violations.push({ field: 'source', rule: 'value', message: `must be "${STOP_EVENT_SOURCE}"` });
+  }
+  if (event['detail-type'] !== STOP_EVENT_DETAIL_TYPE) {
+    violations.push({ field: 'detail-type', rule: 'value', message: `must be "${STOP_EVENT_DETAIL_TYPE}"` });
+  }
+  return violations;
+};
+
+/** Checks an EventBridge event whose `detail` is a stop request. */
+export const parseStopEvent = (event: unknown): ParsedStopMessage => {
+  const envelope = z.safeParse(eventBridgeEnvelopeSchema, event);
+  if (!envelope.success) return { ok: false, violations: violationsOf(envelope.error, event, '') };
+  const eventId = envelope.data.id;
+  const wrongEnvelope = envelopeViolations(envelope.data);
+  const detail = parseStopRequest(envelope.data.detail, 'detail');
+  const violations = [...wrongEnvelope, ...(detail.ok ? [] : detail.violations)];
+  if (violations.length > 0 || !detail.ok) return { ok: false, violations, eventId };
+  return { ok: true, request: detail.request, eventId };
+};
+
+/**
+ * Checks an SQS message body: either a stop request, or an EventBridge event whose `detail` is one
+ * (the shape an EventBridge rule with the queue as target delivers).
+ */
+export const parseStopMessageBody = (body: string): ParsedStopMessage => {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] };
+  }
+  if (looksLikeEventBridgeEvent(value)) return parseStopEvent(value);
+  return parseStopRequest(value);
+};

@@ -1,0 +1,976 @@
+/**
+ * Wire-level emulator for the four AWS Glue materialized-view refresh operations:
+ *
+ *   StartMaterializedViewRefreshTaskRun, StopMaterializedViewRefreshTaskRun,
+ *   GetMaterializedViewRefreshTaskRun,   ListMaterializedViewRefreshTaskRuns
+ *
+ * It speaks the awsJson1_1 protocol exactly as the real endpoint does (POST /, `x-amz-target:
+ * AWSGlue.<Operation>`, JSON bodies, `__type` + `x-amzn-errortype` on errors), so the real
+ * `@aws-sdk/client-glue` talks to it through `endpoint` or `AWS_ENDPOINT_URL_GLUE` with no test-only
+ * code path. State lives in memory; time-dependent transitions are computed lazily from timestamps,
+ * so the emulator owns no background timers.
+ *
+ * Importing this module has no side effects; call `startGlueEmulator()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+// ---------------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------------
+
+export type RunStatus = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
+export type RefreshType = 'FULL' | 'INCREMENTAL';
+
+export type FaultKind =
+  | 'throttle' // 400 ThrottlingException (the SDK retries it, ~1 s base delay by default)
+  | 'internal-error' // 500 InternalServiceException (retried, ~50 ms base delay)
+  | 'service-unavailable' // 503 ServiceUnavailableException (retried)
+  | 'operation-timeout' // 400 OperationTimeoutException (a client fault: NOT retried by the SDK)
+  | 'connection-reset' // socket reset, no HTTP answer at all
+  | 'hang' // never answers; the socket is only destroyed by close()
+  | 'malformed-response'; // 500 with a non-JSON body
+
+export interface RateLimitOptions {
+  /** Sustained rate (token refill per second). */
+  requestsPerSecond: number;
+  /** Bucket size, i.e. how many requests may arrive at once. Default: `requestsPerSecond`. */
+  burst?: number;
+  /** `'global'` (default): one bucket shared by all operations. `'operation'`: one bucket per operation. */
+  scope?: 'global' | 'operation';
+}
+
+export interface DenyRequest {
+  operation: string;
+  catalogId: string;
+  databaseName?: string;
+  tableName?: string;
+  runId?: string;
+}
+
+export interface GlueEmulatorOptions {
+  /** Account of the caller; the default CatalogId and every run's CustomerId. Default `'123456789012'`. */
+  accountId?: string;
+  /** Region used in ARNs inside messages. Default `'us-east-1'`. */
+  region?: string;
+  /** Delay added before every answer (the operation itself takes effect on arrival). Default 0. */
+  latencyMs?: number;
+  /** How long a stopped run stays "being stopped" (status still RUNNING/STARTING) before it is STOPPED.
+   *  Default 0: STOPPED at once. */
+  stoppingDurationMs?: number;
+  /** How long a run created by Start stays STARTING before it reports RUNNING. Default 0. */
+  startingDurationMs?: number;
+  /** Start on an unregistered table registers it instead of failing with EntityNotFound. Default true. */
+  autoCreateTables?: boolean;
+  /** Token bucket; requests above it get ThrottlingException (HTTP 400). Default: unlimited. */
+  rateLimit?: RateLimitOptions;
+  /** Return true to answer AccessDeniedException (checked after input validation). */
+  deny?: (req: DenyRequest) => boolean;
+  /** Clock in epoch milliseconds for run timestamps, lazy transitions and the rate limiter.
+   *  Default `Date.now`. */
+  now?: () => number;
+  /** Default `'127.0.0.1'`. */
+  host?: string;
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+}
+
+export interface TableRef {
+  catalogId?: string;
+  databaseName: string;
+  tableName: string;
+}
+
+export interface SeedRunInput extends TableRef {
+  /** Default `'RUNNING'`. */
+  status?: RunStatus;
+  /** Mark an active (STARTING/RUNNING) run as already being stopped. */
+  stopping?: boolean;
+  /** With `stopping`: how long it keeps being stopped before turning STOPPED. Default: until `finishRun`. */
+  stoppingForMs?: number;
+  /** CreationTime and StartTime. Default: now. */
+  startTime?: Date;
+  /** Must be a UUID (the only shape Get accepts). Default: a random UUID. */
+  runId?: string;
+  /** Default `'INCREMENTAL'`. */
+  refreshType?: RefreshType;
+  errorMessage?: string;
+}
+
+export interface RunSnapshot {
+  runId: string;
+  catalogId: string;
+  databaseName: string;
+  tableName: string;
+  /** The status the API reports right now. */
+  status: RunStatus;
+  /** A stop was accepted and the run has not reached STOPPED yet (there is no STOPPING status value). */
+  stopping: boolean;
+  refreshType: RefreshType;
+  creationTime: Date;
+  startTime: Date;
+  lastUpdated: Date;
+  endTime?: Date;
+  stopRequestedAt?: Date;
+  errorMessage?: string;
+}
+
+export interface CallRecord {
+  operation: string;
+  input: Record<string, unknown>;
+  /** Arrival time, epoch ms (emulator clock). */
+  at: number;
+  /** HTTP status answered; 0 while unanswered, or when no HTTP answer was sent (connection-reset, hang). */
+  status: number;
+  errorCode?: string;
+  /** The injected fault that answered this call, if any. */
+  fault?: FaultKind;
+  /** SDK attempt number from the `amz-sdk-request: attempt=N; max=M` header, when present. */
+  attempt?: number;
+}
+
+export interface FaultSpec {
+  /** Only requests for this operation (e.g. `'StopMaterializedViewRefreshTaskRun'`). Default: any. */
+  operation?: string;
+  kind: FaultKind;
+  /** How many matching requests it hits. Default 1; `Infinity` for every one. */
+  times?: number;
+  /** Extra predicate on the parsed request body. */
+  match?: (input: Record<string, unknown>) => boolean;
+  /** Run the operation first (state changes happen), then answer with the fault instead of the result:
+   *  "the call succeeded but the caller never learned it". Default false: the operation never runs. */
+  afterOperation?: boolean;
+}
+
+export interface GlueEmulator {
+  /** e.g. `http://127.0.0.1:43123`; use as `endpoint` or `AWS_ENDPOINT_URL_GLUE`. */
+  readonly url: string;
+  readonly accountId: string;
+  addTable(t: TableRef): void;
+  /** Registers the table too; returns the run id. */
+  seedRun(r: SeedRunInput): string;
+  /** Ends an active run as if Glue finished it on its own. */
+  finishRun(runId: string, status: 'SUCCEEDED' | 'FAILED' | 'STOPPED', errorMessage?: string): void;
+  getRun(runId: string): RunSnapshot | undefined;
+  /** Runs of one table, oldest first / newest last. */
+  runsOf(t: TableRef): readonly RunSnapshot[];
+  injectFault(f: FaultSpec): void;
+  clearFaults(): void;
+  setLatency(ms: number): void;
+  /** Every request received, in arrival order (faults and rejected requests included). */
+  readonly calls: readonly Readonly<CallRecord>[];
+  callCount(operation?: string): number;
+  /** Clears tables, runs, faults, calls and rate-limit buckets; latency returns to `latencyMs`. */
+  reset(): void;
+  /** Stops listening and destroys every open socket (hung ones included). Idempotent. */
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Wire constants
+// ---------------------------------------------------------------------------------------------------
+
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const TARGET_PREFIX = 'AWSGlue.';
+
+const OP_START = 'StartMaterializedViewRefreshTaskRun';
+const OP_STOP = 'StopMaterializedViewRefreshTaskRun';
+const OP_GET = 'GetMaterializedViewRefreshTaskRun';
+const OP_LIST = 'ListMaterializedViewRefreshTaskRuns';
+const OPERATIONS = new Set([OP_START, OP_STOP, OP_GET, OP_LIST]);
+
+/** List page size when MaxResults is omitted (AWS does not document its default; 100 is our choice). */
+export const DEFAULT_LIST_MAX_RESULTS = 100;
+const MAX_LIST_MAX_RESULTS = 1000;
+
+/**
+ * The Glue model's NameString-like pattern `[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*`
+ * is a Java regex over UTF-16: BMP characters except controls and surrogates, any *paired* surrogate
+ * (a supplementary code point) and tab. With the `u` flag a lone surrogate is one code point in
+ * U+D800..U+DFFF and therefore fails, as it does at AWS.
+ */
+const NAME_PATTERN = /^[\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}\t]*$/u;
+const NAME_MAX_LENGTH = 255;
+/** Pattern of MaterializedViewRefreshTaskRunId in the API reference. */
+const RUN_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+interface ErrorDef {
+  status: number;
+  code: string;
+}
+
+// HTTP status per error code as the real service answers it: every modelled Glue exception is a client
+// fault (400) except InternalServiceException (500).
+const E = {
+  accessDenied: { status: 400, code: 'AccessDeniedException' },
+  invalidInput: { status: 400, code: 'InvalidInputException' },
+  entityNotFound: { status: 400, code: 'EntityNotFoundException' },
+  notRunning: { status: 400, code: 'MaterializedViewRefreshTaskNotRunningException' },
+  stopping: { status: 400, code: 'MaterializedViewRefreshTaskStoppingException' },
+  running: { status: 400, code: 'MaterializedViewRefreshTaskRunningException' },
+  operationTimeout: { status: 400, code: 'OperationTimeoutException' },
+  throttling: { status: 400, code: 'ThrottlingException' },
+  internal: { status: 500, code: 'InternalServiceException' },
+  unavailable: { status: 503, code: 'ServiceUnavailableException' },
+  unknownOperation: { status: 400, code: 'UnknownOperationException' },
+  serialization: { status: 400, code: 'SerializationException' },
+} as const satisfies Record<string, ErrorDef>;
+
+class ApiError extends Error {
+  readonly def: ErrorDef;
+  constructor(def: ErrorDef, message: string) {
+    super(message);
+    this.def = def;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Internal state
+// ---------------------------------------------------------------------------------------------------
+
+interface RunRecord {
+  seq: number;
+  id: string;
+  catalogId: string;
+  databaseName: string;
+  tableName: string;
+  status: RunStatus;
+  refreshType: RefreshType;
+  creationTime: number;
+  startTime: number;
+  lastUpdated: number;
+  endTime?: number;
+  errorMessage?: string;
+  /** STARTING turns RUNNING at this time (lazy). */
+  runningAt?: number | undefined;
+  /** A stop was accepted at this time... */
+  stopRequestedAt?: number;
+  /** ...and the run turns STOPPED at this time (lazy; Infinity = until finishRun). */
+  stopAt?: number | undefined;
+}
+
+interface FaultEntry {
+  operation?: string;
+  kind: FaultKind;
+  remaining: number;
+  match?: (input: Record<string, unknown>) => boolean;
+  afterOperation: boolean;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+  errorCode?: string;
+}
+
+const isActive = (s: RunStatus): boolean => s === 'STARTING' || s === 'RUNNING';
+const tableKey = (catalogId: string, db: string, table: string): string =>
+  `${catalogId}\u0000${db}\u0000${table}`;
+
+// ---------------------------------------------------------------------------------------------------
+// Emulator
+// ---------------------------------------------------------------------------------------------------
+
+export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Promise<GlueEmulator> {
+  const accountId = options.accountId ?? '123456789012';
+  const region = options.region ?? 'us-east-1';
+  const stoppingDurationMs = options.stoppingDurationMs ?? 0;
+  const startingDurationMs = options.startingDurationMs ?? 0;
+  const autoCreateTables = options.autoCreateTables ?? true;
+  const now = options.now ?? Date.now;
+  const host = options.host ?? '127.0.0.1';
+
+  let latencyMs = options.latencyMs ?? 0;
+  // Tokens embed this so that a NextToken issued before reset() is rejected afterwards.
+  let epoch = randomUUID();
+  let nextSeq = 1;
+  const tables = new Set<string>();
+  const runs = new Map<string, RunRecord>();
+  const runsByTable = new Map<string, RunRecord[]>();
+  const faults: FaultEntry[] = [];
+  const calls: CallRecord[] = [];
+  const buckets = new Map<string, Bucket>();
+  const sockets = new Set<Socket>();
+  const pendingTimers = new Set<NodeJS.Timeout>();
+  let closed = false;
+
+  // ---- state helpers --------------------------------------------------------------------------------
+
+  /** Applies the transitions that are due by `at` (lazy clock: no timers). */
+  function settle(run: RunRecord, at: number): RunRecord {
+    if (!isActive(run.status)) return run;
+    if (run.stopAt !== undefined && at >= run.stopAt) {
+      run.status = 'STOPPED';
+      run.endTime = run.stopAt;
+      run.lastUpdated = run.stopAt;
+      run.stopAt = undefined;
+    } else if (run.status === 'STARTING' && run.runningAt !== undefined && at >= run.runningAt) {
+      run.status = 'RUNNING';
+      run.lastUpdated = run.runningAt;
+      run.runningAt = undefined;
+    }
+    return run;
+  }
+
+  const isBeingStopped = (run: RunRecord): boolean =>
+    isActive(run.status) && run.stopRequestedAt !== undefined;
+
+  function registerTable(catalogId: string, db: string, table: string): string {
+    const key = tableKey(catalogId, db, table);
+    tables.add(key);
+    if (!runsByTable.has(key)) runsByTable.set(key, []);
+    return key;
+  }
+
+  function activeRunOf(key: string, at: number): RunRecord | undefined {
+    const list = runsByTable.get(key) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const run = list[i];
+      if (run && isActive(settle(run, at).status)) return run;
+    }
+    return undefined;
+  }
+
+  function insertRun(run: RunRecord): void {
+    runs.set(run.id, run);
+    const key = registerTable(run.catalogId, run.databaseName, run.tableName);
+    runsByTable.get(key)?.push(run);
+  }
+
+  function snapshot(run: RunRecord): RunSnapshot {
+    settle(run, now());
+    const s: RunSnapshot = {
+      runId: run.id,
+      catalogId: run.catalogId,
+      databaseName: run.databaseName,
+      tableName: run.tableName,
+      status: run.status,
+      stopping: isBeingStopped(run),
+      refreshType: run.refreshType,
+      creationTime: new Date(run.creationTime),
+      startTime: new Date(run.startTime),
+      lastUpdated: new Date(run.lastUpdated),
+    };
+    if (run.endTime !== undefined) s.endTime = new Date(run.endTime);
+    if (run.stopRequestedAt !== undefined) s.stopRequestedAt = new Date(run.stopRequestedAt);
+    if (run.errorMessage !== undefined) s.errorMessage = run.errorMessage;
+    return s;
+  }
+
+  /** The wire shape of MaterializedViewRefreshTaskRun. awsJson1_1 timestamps are epoch seconds. */
+  function toWire(run: RunRecord, at: number): Record<string, unknown> {
+    settle(run, at);
+    const seconds = (ms: number): number => ms / 1000;
+    const until = run.endTime ?? at;
+    const wire: Record<string, unknown> = {
+      MaterializedViewRefreshTaskRunId: run.id,
+      CustomerId: accountId,
+      CatalogId: run.catalogId,
+      DatabaseName: run.databaseName,
+      TableName: run.tableName,
+      Role: `arn:aws:iam::${accountId}:role/GlueMaterializedViewRefreshRole`,
+      Status: run.status,
+      CreationTime: seconds(run.creationTime),
+      StartTime: seconds(run.startTime),
+      LastUpdated: seconds(run.lastUpdated),
+      RefreshType: run.refreshType,
+      // Plausible, deterministic usage figures: 2 DPU for the run's elapsed time.
+      DPUSeconds: Math.max(0, Math.round((until - run.startTime) / 500)),
+      ProcessedBytes: 0,
+    };
+    if (run.endTime !== undefined) wire.EndTime = seconds(run.endTime);
+    if (run.errorMessage !== undefined) wire.ErrorMessage = run.errorMessage;
+    return wire;
+  }
+
+  // ---- input validation (mirrors the model's constraints and AWS's message style) ------------------
+
+  function checkName(errors: string[], input: Record<string, unknown>, field: string, required: boolean) {
+    const value = input[field];
+    if (value === undefined || value === null) {
+      if (required)
+        errors.push(`Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+      return;
+    }
+    if (typeof value !== 'string') {
+      errors.push(`Value at '${field}' failed to satisfy constraint: Member must be a string`);
+      return;
+    }
+    // Smithy length constraints count Unicode code points, not UTF-16 units.
+    const length = [...value].length;
+    if (length < 1) {
+      errors.push(
+        `Value at '${field}' failed to satisfy constraint: Member must have length greater than or equal to 1`,
+      );
+    } else if (length > NAME_MAX_LENGTH) {
+      errors.push(
+        `Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${NAME_MAX_LENGTH}`,
+      );
+    }
+    if (!NAME_PATTERN.test(value)) {
+      errors.push(
+        `Value at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: ` +
+          '[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*',
+      );
+    }
+  }
+
+  function throwIfInvalid(errors: string[]): void {
+    if (errors.length === 0) return;
+    const n = errors.length;
+    throw new ApiError(
+      E.invalidInput,
+      `${n} validation error${n === 1 ? '' : 's'} detected: ${errors.join('; ')}`,
+    );
+  }
+
+  const str = (input: Record<string, unknown>, field: string): string | undefined => {
+    const v = input[field];
+    return typeof v === 'string' ? v : undefined;
+  };
+
+  function checkDeny(req: DenyRequest): void {
+    if (!options.deny?.(req)) return;
+    const resource =
+      req.databaseName !== undefined && req.tableName !== undefined
+        ? `arn:aws:glue:${region}:${req.catalogId}:table/${req.databaseName}/${req.tableName}`
+        : `arn:aws:glue:${region}:${req.catalogId}:catalog`;
+    throw new ApiError(
+      E.accessDenied,
+      `User: arn:aws:sts::${accountId}:assumed-role/emulator/caller is not authorized to perform: ` +
+        `glue:${req.operation} on resource: ${resource}`,
+    );
+  }
+
+  /** Shared front half of Start/Stop: validate, authorize, resolve the table. */
+  function tableRequest(operation: string, input: Record<string, unknown>) {
+    const errors: string[] = [];
+    // CatalogId is marked required in the model, but the docs say the account id is used when it is
+    // not supplied; the SDK does not enforce required members, so an omitted CatalogId reaches us.
+    checkName(errors, input, 'CatalogId', false);
+    checkName(errors, input, 'DatabaseName', true);
+    checkName(errors, input, 'TableName', true);
+    throwIfInvalid(errors);
+    const catalogId = str(input, 'CatalogId') ?? accountId;
+    const databaseName = str(input, 'DatabaseName') ?? '';
+    const tableName = str(input, 'TableName') ?? '';
+    checkDeny({ operation, catalogId, databaseName, tableName });
+    return { catalogId, databaseName, tableName, key: tableKey(catalogId, databaseName, tableName) };
+  }
+
+  const tableNotFound = (db: string, table: string) =>
+    new ApiError(E.entityNotFound, `Table ${table} not found in database ${db}.`);
+
+  // ---- operations -----------------------------------------------------------------------------------
+
+  function opStart(input: Record<string, unknown>, at: number): unknown {
+    const fullRefresh = input.FullRefresh;
+    if (fullRefresh !== undefined && fullRefresh !== null && typeof fullRefresh !== 'boolean') {
+      throw new ApiError(
+        E.invalidInput,
+        "1 validation error detected: Value at 'FullRefresh' must be a boolean",
+      );
+    }
+    const t = tableRequest(OP_START, input);
+    if (!tables.has(t.key)) {
+      if (!autoCreateTables) throw tableNotFound(t.databaseName, t.tableName);
+      registerTable(t.catalogId, t.databaseName, t.tableName);
+    }
+    const active = activeRunOf(t.key, at);
+    if (active) {
+      throw new ApiError(
+        E.running,
+        `A materialized view refresh task run ${active.id} is already running for table ${t.databaseName}.${t.tableName}.`,
+      );
+    }
+    const run: RunRecord = {
+      seq: nextSeq++,
+      id: randomUUID(),
+      catalogId: t.catalogId,
+      databaseName: t.databaseName,
+      tableName: t.tableName,
+      status: 'STARTING',
+      refreshType: fullRefresh === true ? 'FULL' : 'INCREMENTAL',
+      creationTime: at,
+      startTime: at,
+      lastUpdated: at,
+      runningAt: at + startingDurationMs,
+    };
+    insertRun(run);
+    settle(run, at);
+    return { MaterializedViewRefreshTaskRunId: run.id };
+  }
+
+  function opStop(input: Record<string, unknown>, at: number): unknown {
+    const t = tableRequest(OP_STOP, input);
+    if (!tables.has(t.key)) throw tableNotFound(t.databaseName, t.tableName);
+    const run = activeRunOf(t.key, at);
+    if (!run) {
+      throw new ApiError(
+        E.notRunning,
+        `No materialized view refresh task run is running for table ${t.databaseName}.${t.tableName}.`,
+      );
+    }
+    // Glue has no STOPPING status; a second stop while the first is still in progress is refused with
+    // a dedicated exception, the same way StopCrawler / StopColumnStatisticsTaskRun behave.
+    if (isBeingStopped(run)) {
+      throw new ApiError(
+        E.stopping,
+        `Materialized view refresh task run ${run.id} for table ${t.databaseName}.${t.tableName} is already stopping.`,
+      );
+    }
+    run.stopRequestedAt = at;
+    run.stopAt = at + stoppingDurationMs;
+    run.lastUpdated = at;
+    settle(run, at);
+    return {};
+  }
+
+  function opGet(input: Record<string, unknown>, at: number): unknown {
+    const errors: string[] = [];
+    checkName(errors, input, 'CatalogId', false);
+    const runId = input.MaterializedViewRefreshTaskRunId;
+    if (runId === undefined || runId === null) {
+      errors.push(
+        "Value null at 'MaterializedViewRefreshTaskRunId' failed to satisfy constraint: Member must not be null",
+      );
+    } else if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) {
+      errors.push(
+        "Value at 'MaterializedViewRefreshTaskRunId' failed to satisfy constraint: Member must satisfy " +
+          'regular expression pattern: [0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}',
+      );
+    }
+    throwIfInvalid(errors);
+    const catalogId = str(input, 'CatalogId') ?? accountId;
+    const id = str(input, 'MaterializedViewRefreshTaskRunId') ?? '';
+    checkDeny({ operation: OP_GET, catalogId, runId: id });
+    const run = runs.get(id);
+    if (!run || run.catalogId !== catalogId) {
+      throw new ApiError(E.entityNotFound, `Materialized view refresh task run ${id} not found.`);
+    }
+    return { MaterializedViewRefreshTaskRun: toWire(run, at) };
+  }
+
+  interface PageToken {
+    e: string; // emulator epoch
+    b: number; // return runs with seq < b
+    c: string; // the query the token belongs to
+    d: string | null;
+    t: string | null;
+  }
+
+  function encodeToken(token: PageToken): string {
+    return Buffer.from(JSON.stringify(token), 'utf8').toString('base64url');
+  }
+
+  function decodeToken(raw: unknown, catalogId: string, db: string | null, table: string | null): number {
+    const invalid = new ApiError(E.invalidInput, 'Invalid pagination token.');
+    if (typeof raw !== 'string' || raw.length === 0 || raw.length > 4096) throw invalid;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    } catch {
+      throw invalid;
+    }
+    if (typeof parsed !== 'object' || parsed === null) throw invalid;
+    const tok = parsed as Partial<PageToken>;
+    // A token is only valid for the query (and emulator state) that produced it, as at AWS.
+    if (tok.e !== epoch || typeof tok.b !== 'number' || !Number.isInteger(tok.b)) throw invalid;
+    if (tok.c !== catalogId || tok.d !== db || tok.t !== table) throw invalid;
+    return tok.b;
+  }
+
+  function opList(input: Record<string, unknown>, at: number): unknown {
+    const errors: string[] = [];
+    checkName(errors, input, 'CatalogId', false);
+    checkName(errors, input, 'DatabaseName', false);
+    checkName(errors, input, 'TableName', false);
+    const max = input.MaxResults;
+    if (max !== undefined && max !== null) {
+      if (typeof max !== 'number' || !Number.isInteger(max)) {
+        errors.push("Value at 'MaxResults' failed to satisfy constraint: Member must be an integer");
+      } else if (max < 1) {
+        errors.push(
+          `Value '${max}' at 'MaxResults' failed to satisfy constraint: Member must have value greater than or equal to 1`,
+        );
+      } else if (max > MAX_LIST_MAX_RESULTS) {
+        errors.push(
+          `Value '${max}' at 'MaxResults' failed to satisfy constraint: Member must have value less than or equal to ${MAX_LIST_MAX_RESULTS}`,
+        );
+      }
+    }
+    throwIfInvalid(errors);
+    const catalogId = str(input, 'CatalogId') ?? accountId;
+    const db = str(input, 'DatabaseName') ?? null;
+    const table = str(input, 'TableName') ?? null;
+    const deny: DenyRequest = { operation: OP_LIST, catalogId };
+    if (db !== null) deny.databaseName = db;
+    if (table !== null) deny.tableName = table;
+    checkDeny(deny);
+
+    const pageSize = typeof max === 'number' ? max : DEFAULT_LIST_MAX_RESULTS;
+    const before =
+      input.NextToken === undefined || input.NextToken === null
+        ? Number.POSITIVE_INFINITY
+        : decodeToken(input.NextToken, catalogId, db, table);
+
+    // Newest first. Paging by sequence number (not offset) keeps pages stable while runs are added.
+    const matching = [...runs.values()]
+      .filter(
+        (r) =>
+          r.catalogId === catalogId &&
+          (db === null || r.databaseName === db) &&
+          (table === null || r.tableName === table) &&
+          r.seq < before,
+      )
+      .sort((a, b) => b.seq - a.seq);
+    const page = matching.slice(0, pageSize);
+    const out: Record<string, unknown> = { MaterializedViewRefreshTaskRuns: page.map((r) => toWire(r, at)) };
+    const last = page[page.length - 1];
+    if (matching.length > pageSize && last) {
+      out.NextToken = encodeToken({ e: epoch, b: last.seq, c: catalogId, d: db, t: table });
+    }
+    return out;
+  }
+
+  const handlers: Record<string, (input: Record<string, unknown>, at: number) => unknown> = {
+    [OP_START]: opStart,
+    [OP_STOP]: opStop,
+    [OP_GET]: opGet,
+    [OP_LIST]: opList,
+  };
+
+  // ---- rate limiting (token bucket, refilled lazily) ------------------------------------------------
+
+  function takeToken(operation: string, at: number): boolean {
+    const limit = options.rateLimit;
+    if (!limit) return true;
+    const capacity = limit.burst ?? limit.requestsPerSecond;
+    const key = limit.scope === 'operation' ? operation : '*';
+    const bucket = buckets.get(key) ?? { tokens: capacity, updatedAt: at };
+    bucket.tokens = Math.min(
+      capacity,
+      bucket.tokens + ((at - bucket.updatedAt) / 1000) * limit.requestsPerSecond,
+    );
+    bucket.updatedAt = at;
+    buckets.set(key, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  function takeFault(operation: string, input: Record<string, unknown>): FaultEntry | undefined {
+    const index = faults.findIndex(
+      (f) => (f.operation === undefined || f.operation === operation) && (f.match?.(input) ?? true),
+    );
+    const fault = faults[index];
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) faults.splice(index, 1);
+    return fault;
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------------------
+
+  function errorReply(def: ErrorDef, message: string): Reply {
+    // Glue models the text as `Message`; generic awsJson clients read `message`. Both are sent. The JS
+    // SDK takes `message ?? Message` for `err.message` and deletes `err.Message`.
+    return { status: def.status, body: { __type: def.code, Message: message, message }, errorCode: def.code };
+  }
+
+  function delay(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pendingTimers.delete(timer);
+        resolve();
+      }, ms);
+      pendingTimers.add(timer);
+    });
+  }
+
+  function readBody(req: IncomingMessage): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+  }
+
+  function writeReply(res: ServerResponse, record: CallRecord, reply: Reply): void {
+    record.status = reply.status;
+    if (reply.errorCode !== undefined) record.errorCode = reply.errorCode;
+    if (res.destroyed || res.writableEnded) return;
+    const payload = JSON.stringify(reply.body);
+    const headers: Record<string, string | number> = {
+      'content-type': CONTENT_TYPE,
+      'content-length': Buffer.byteLength(payload),
+      'x-amzn-requestid': randomUUID(),
+    };
+    if (reply.errorCode !== undefined) headers['x-amzn-errortype'] = reply.errorCode;
+    res.writeHead(reply.status, headers);
+    res.end(payload);
+  }
+
+  /** The reply for a fault, or how to misbehave when the fault must not be a well-formed answer. */
+  function faultReply(kind: FaultKind): Reply | 'reset' | 'hang' | 'malformed' {
+    switch (kind) {
+      case 'throttle':
+        return errorReply(E.throttling, 'Rate exceeded');
+      case 'internal-error':
+        return errorReply(E.internal, 'An internal service error occurred.');
+      case 'service-unavailable':
+        return errorReply(E.unavailable, 'Service is temporarily unavailable. Please try again later.');
+      case 'operation-timeout':
+        return errorReply(E.operationTimeout, 'The operation timed out.');
+      case 'connection-reset':
+        return 'reset';
+      case 'hang':
+        return 'hang';
+      case 'malformed-response':
+        return 'malformed';
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const at = now();
+    const targetHeader = req.headers['x-amz-target'];
+    const target = typeof targetHeader === 'string' ? targetHeader : '';
+    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
+
+    let input: Record<string, unknown> = {};
+    let bodyError: string | undefined;
+    try {
+      const parsed: unknown = raw.trim() === '' ? {} : JSON.parse(raw);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+        input = parsed as Record<string, unknown>;
+      } else {
+        bodyError = 'Request body must be a JSON object.';
+      }
+    } catch {
+      bodyError = 'Request body is not valid JSON.';
+    }
+
+    const record: CallRecord = { operation, input, at, status: 0 };
+    const attempt = /attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''))?.[1];
+    if (attempt !== undefined) record.attempt = Number(attempt);
+    calls.push(record);
+
+    let reply: Reply;
+    if (req.method !== 'POST' || !target.startsWith(TARGET_PREFIX) || !OPERATIONS.has(operation)) {
+      reply = errorReply(E.unknownOperation, `Unknown operation ${JSON.stringify(target)}.`);
+    } else if (bodyError !== undefined) {
+      reply = errorReply(E.serialization, bodyError);
+    } else {
+      const fault = takeFault(operation, input);
+      if (fault && !fault.afterOperation) {
+        record.fault = fault.kind;
+        await answerFault(res, record, fault.kind);
+        return;
+      }
+      if (!takeToken(operation, at)) {
+        reply = errorReply(E.throttling, 'Rate exceeded');
+      } else {
+        reply = execute(operation, input, at);
+      }
+      if (fault) {
+        record.fault = fault.kind;
+        await answerFault(res, record, fault.kind);
+        return;
+      }
+    }
+    await delay(latencyMs);
+    writeReply(res, record, reply);
+  }
+
+  function execute(operation: string, input: Record<string, unknown>, at: number): Reply {
+    const handler = handlers[operation];
+    if (!handler) return errorReply(E.unknownOperation, `Unknown operation ${operation}.`);
+    try {
+      return { status: 200, body: handler(input, at) };
+    } catch (err) {
+      if (err instanceof ApiError) return errorReply(err.def, err.message);
+      return errorReply(E.internal, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  async function answerFault(res: ServerResponse, record: CallRecord, kind: FaultKind): Promise<void> {
+    const outcome = faultReply(kind);
+    if (outcome === 'hang') return; // never answered; close() destroys the socket
+    await delay(latencyMs);
+    if (outcome === 'reset') {
+      // An RST rather than a FIN, so the client sees ECONNRESET instead of a clean end of stream.
+      const socket = res.socket;
+      if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+      else socket?.destroy();
+      return;
+    }
+    if (outcome === 'malformed') {
+      record.status = 500;
+      if (res.destroyed) return;
+      const body = '<html><body><h1>500 Internal Server Error</h1></body></html>';
+      res.writeHead(500, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    writeReply(res, record, outcome);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent && !res.destroyed) {
+        res.writeHead(500, { 'content-type': CONTENT_TYPE });
+        res.end(JSON.stringify({ __type: E.internal.code, message: 'Emulator failure.' }));
+      }
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+  // ---- public API -----------------------------------------------------------------------------------
+
+  function resolveTable(t: TableRef): { catalogId: string; key: string } {
+    const catalogId = t.catalogId ?? accountId;
+    return { catalogId, key: tableKey(catalogId, t.databaseName, t.tableName) };
+  }
+
+  return {
+    url,
+    accountId,
+
+    addTable(t) {
+      registerTable(t.catalogId ?? accountId, t.databaseName, t.tableName);
+    },
+
+    seedRun(r) {
+      const at = now();
+      const { catalogId, key } = resolveTable(r);
+      const status = r.status ?? 'RUNNING';
+      const id = r.runId ?? randomUUID();
+      if (!RUN_ID_PATTERN.test(id)) {
+        throw new Error(`seedRun: runId must be a UUID, got ${JSON.stringify(id)}`);
+      }
+      if (runs.has(id)) throw new Error(`seedRun: run ${id} already exists`);
+      if (r.stopping && !isActive(status)) {
+        throw new Error('seedRun: only a STARTING/RUNNING run can be stopping');
+      }
+      if (isActive(status) && activeRunOf(key, at)) {
+        throw new Error(`seedRun: ${r.databaseName}.${r.tableName} already has an active run`);
+      }
+      const started = r.startTime?.getTime() ?? at;
+      const run: RunRecord = {
+        seq: nextSeq++,
+        id,
+        catalogId,
+        databaseName: r.databaseName,
+        tableName: r.tableName,
+        status,
+        refreshType: r.refreshType ?? 'INCREMENTAL',
+        creationTime: started,
+        startTime: started,
+        lastUpdated: Math.max(started, at),
+      };
+      if (!isActive(status)) run.endTime = Math.max(started, at);
+      if (r.errorMessage !== undefined) run.errorMessage = r.errorMessage;
+      if (r.stopping) {
+        run.stopRequestedAt = at;
+        run.stopAt = at + (r.stoppingForMs ?? Number.POSITIVE_INFINITY);
+      }
+      insertRun(run);
+      return id;
+    },
+
+    finishRun(runId, status, errorMessage) {
+      const run = runs.get(runId);
+      if (!run) throw new Error(`finishRun: unknown run ${runId}`);
+      const at = now();
+      settle(run, at);
+      if (!isActive(run.status)) throw new Error(`finishRun: run ${runId} already ended (${run.status})`);
+      run.status = status;
+      run.endTime = at;
+      run.lastUpdated = at;
+      run.stopAt = undefined;
+      run.runningAt = undefined;
+      if (errorMessage !== undefined) run.errorMessage = errorMessage;
+    },
+
+    getRun(runId) {
+      const run = runs.get(runId);
+      return run ? snapshot(run) : undefined;
+    },
+
+    runsOf(t) {
+      return (runsByTable.get(resolveTable(t).key) ?? []).map(snapshot);
+    },
+
+    injectFault(f) {
+      const times = f.times ?? 1;
+      if (!(times > 0)) throw new Error('injectFault: times must be > 0');
+      const entry: FaultEntry = { kind: f.kind, remaining: times, afterOperation: f.afterOperation ?? false };
+      if (f.operation !== undefined) entry.operation = f.operation;
+      if (f.match !== undefined) entry.match = f.match;
+      faults.push(entry);
+    },
+
+    clearFaults() {
+      faults.length = 0;
+    },
+
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+
+    get calls() {
+      return calls;
+    },
+
+    callCount(operation) {
+      return operation === undefined ? calls.length : calls.filter((c) => c.operation === operation).length;
+    },
+
+    reset() {
+      tables.clear();
+      runs.clear();
+      runsByTable.clear();
+      faults.length = 0;
+      calls.length = 0;
+      buckets.clear();
+      latencyMs = options.latencyMs ?? 0;
+      epoch = randomUUID();
+    },
+
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      for (const timer of pendingTimers) clearTimeout(timer);
+      pendingTimers.clear();
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Hung requests and idle keep-alive connections would otherwise keep close() waiting.
+        for (const socket of sockets) socket.destroy();
+        sockets.clear();
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sqsEvent, sqsRecord, stopEvent } from '../support/events.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+import { lambdaContext } from '../support/lambda-context.ts';
+import { LOCAL_ACCOUNT_ID } from '../support/local-aws.ts';
+
+const STOP = 'StopMaterializedViewRefreshTaskRun';
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ glue: { deny: (request) => request.databaseName === 'restricted' } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+beforeEach(async () => {
+  h.local.glue.reset();
+  h.outcomes.length = 0;
+  await h.takeDeadLetters();
+});
+
+describe('SQS handler outcomes', () => {
+  it('stops a running refresh and reports stop-requested', async () => {
+    const runId = h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+
+    const response = await h.queueHandler(
+      sqsEvent(sqsRecord({ DatabaseName: 'sales', TableName: 'daily_mv', RequestedBy: 'test' })),
+      lambdaContext(),
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.local.glue.getRun(runId)?.status).toBe('STOPPED');
+    expect(h.outcomes).toMatchObject([
+      {
+        outcome: 'stop-requested',
+        trigger: 'sqs',
+        replayed: false,
+        requestedBy: 'test',
+        target: { CatalogId: LOCAL_ACCOUNT_ID, DatabaseName: 'sales', TableName: 'daily_mv' },
+      },
+    ]);
+  });
+
+  it('treats MaterializedViewRefreshTaskStopping as the terminal outcome already-stopping', async () => {
+    h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv', stopping: true });
+
+    const response = await h.queueHandler(
+      sqsEvent(sqsRecord({ DatabaseName: 'sales', TableName: 'daily_mv' })),
+      lambdaContext(),
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.outcomes.map((o) => o.outcome)).toEqual(['already-stopping']);
+    expect(await h.takeDeadLetters()).toHaveLength(0);
+  });
+
+  it('treats MaterializedViewRefreshTaskNotRunning as the terminal outcome not-running', async () => {
+    h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv', status: 'SUCCEEDED' });
+
+    const response = await h.queueHandler(
+      sqsEvent(sqsRecord({ DatabaseName: 'sales', TableName: 'daily_mv' })),
+      lambdaContext(),
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.outcomes.map((o) => o.outcome)).toEqual(['not-running']);
+  });
+
+  it('parks an invalid request in the dead-letter queue with field and rule, without calling Glue', async () => {
+    const body = JSON.stringify({ DatabaseName: 'sales', Tablename: 'daily_mv' });
+    const record = sqsRecord(body);
+
+    const response = await h.queueHandler(sqsEvent(record), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.local.glue.callCount()).toBe(0);
+    const [parked, ...rest] = await h.takeDeadLetters();
+    expect(rest).toHaveLength(0);
+    expect(parked?.Body).toBe(body);
+    const attributes = parked?.MessageAttributes ?? {};
+    expect(attributes['glue-mv-stop.reason']?.StringValue).toBe('invalid-request');
+    expect(attributes['glue-mv-stop.detail']?.StringValue).toBe(
+      'TableName: is required (required); Tablename: is not a field of the stop request (unknown-field)',
+    );
+    expect(attributes['glue-mv-stop.message-id']?.StringValue).toBe(record.messageId);
+    expect(h.outcomes).toMatchObject([{ outcome: 'rejected', reason: 'invalid-request' }]);
+  });
+
+  it('parks a body that is not JSON', async () => {
+    const response = await h.queueHandler(sqsEvent(sqsRecord('stop sales.daily_mv please')), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    const parked = await h.takeDeadLetters();
+    expect(parked.map((m) => m.MessageAttributes?.['glue-mv-stop.detail']?.StringValue)).toEqual([
+      '(body): is not valid JSON (json)',
+    ]);
+  });
+
+  it.each([
+    ['AccessDeniedException', 'glue-access-denied', 'restricted'],
+    ['EntityNotFoundException', 'table-not-found', 'sales'],
+  ])('parks %s as %s at once, never retried', async (_code, reason, database) => {
+    h.local.glue.seedRun({ databaseName: 'restricted', tableName: 'salaries_mv' });
+
+    const response = await h.queueHandler(
+      sqsEvent(sqsRecord({ DatabaseName: database, TableName: 'salaries_mv' })),
+      lambdaContext(),
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.local.glue.callCount(STOP)).toBe(1);
+    expect(h.outcomes).toMatchObject([{ outcome: 'rejected', reason }]);
+    const parked = await h.takeDeadLetters();
+    expect(parked.map((m) => m.MessageAttributes?.['glue-mv-stop.reason']?.StringValue)).toEqual([reason]);
+  });
+
+  it.each([
+    ['throttle', 'glue-throttled', 3],
+    ['internal-error', 'glue-server-error', 3],
+    ['service-unavailable', 'glue-server-error', 3],
+    ['operation-timeout', 'glue-operation-timeout', 1],
+    ['connection-reset', 'network-error', 3],
+  ] as const)(
+    'hands a %s failure back to SQS as a batch item failure (%s)',
+    async (kind, reason, glueCalls) => {
+      h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+      h.local.glue.injectFault({ operation: STOP, kind, times: Number.POSITIVE_INFINITY });
+      const failing = sqsRecord({ DatabaseName: 'sales', TableName: 'daily_mv' });
+
+      const response = await h.queueHandler(sqsEvent(failing), lambdaContext());
+
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: failing.messageId }]);
+      expect(h.local.glue.callCount(STOP)).toBe(glueCalls);
+      expect(h.outcomes).toMatchObject([{ outcome: 'retry', reason }]);
+      expect(await h.takeDeadLetters()).toHaveLength(0);
+    },
+  );
+
+  it('retries OperationTimeout on redelivery and then ends in a terminal outcome', async () => {
+    const runId = h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+    // The stop took effect but the answer was an OperationTimeout.
+    h.local.glue.injectFault({ operation: STOP, kind: 'operation-timeout', afterOperation: true });
+    const record = sqsRecord({ DatabaseName: 'sales', TableName: 'daily_mv' });
+
+    const first = await h.queueHandler(sqsEvent(record), lambdaContext());
+    const redelivery = await h.queueHandler(
+      sqsEvent({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }),
+      lambdaContext(),
+    );
+
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(redelivery.batchItemFailures).toEqual([]);
+    expect(h.outcomes.map((o) => o.outcome)).toEqual(['retry', 'not-running']);
+    expect(h.local.glue.getRun(runId)?.status).toBe('STOPPED');
+  });
+
+  it('processes the records of a batch independently: one failure holds back no other record', async () => {
+    h.local.glue.seedRun({ databaseName: 'sales', tableName: 'a_mv' });
+    h.local.glue.seedRun({ databaseName: 'sales', tableName: 'b_mv' });
+    h.local.glue.injectFault({
+      operation: STOP,
+      kind: 'operation-timeout',
+      match: (input) => input.TableName === 'b_mv',
+    });
+    const ok = sqsRecord({ DatabaseName: 'sales', TableName: 'a_mv' });
+    const retried = sqsRecord({ DatabaseName: 'sales', TableName: 'b_mv' });
+    const invalid = sqsRecord({ TableName: 'c_mv' });
+    const wrapped = sqsRecord(stopEvent({ DatabaseName: 'sales', TableName: 'c_mv' }));
+
+    const response = await h.queueHandler(sqsEvent(ok, retried, invalid, wrapped), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: retried.messageId }]);
+    const byMessage = Object.fromEntries(h.outcomes.map((o) => [o.messageId, o.outcome]));
+    expect(byMessage).toEqual({
+      [ok.messageId]: 'stop-requested',
+      [retried.messageId]: 'retry',
+      [invalid.messageId]: 'rejected',
+      [wrapped.messageId]: 'rejected',
+    });
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * Local stand-ins for every AWS service the functions talk to, all on loopback and in-process:
+ * the project's Glue emulator, dynalite (DynamoDB) and fauxqs (SQS). Used by integration tests and by
+ * `npm start`. The functions reach them through the SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables.
+ */
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { startFauxqs } from 'fauxqs';
+import type { StopConfig } from '../../src/runtime/config.ts';
+import { type GlueEmulator, type GlueEmulatorOptions, startGlueEmulator } from '../emulator/glue-emulator.ts';
+
+export const LOCAL_ACCOUNT_ID = '123456789012';
+export const LOCAL_REGION = 'us-east-1';
+const IDEMPOTENCY_TABLE = 'glue-mv-stop-idempotency';
+
+export interface LocalAws {
+  readonly glue: GlueEmulator;
+  readonly dynamoDbEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly stopQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** The functions' configuration, pointing at the local table and queue. */
+  readonly config: StopConfig;
+  /** `AWS_ENDPOINT_URL_*`, region and dummy credentials: what a function's environment would hold. */
+  readonly env: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+const listen = async (server: ReturnType<typeof dynalite>): Promise<string> => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+};
+
+export const createIdempotencyTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+};
+
+export interface LocalAwsOptions {
+  readonly glue?: GlueEmulatorOptions;
+  /** Also export the endpoints and credentials into `process.env` (default true). */
+  readonly exportEnv?: boolean;
+}
+
+export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<LocalAws> => {
+  const glue = await startGlueEmulator({ accountId: LOCAL_ACCOUNT_ID, ...options.glue });
+  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynamoDbEndpoint = await listen(dynamoServer);
+  const sqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false, defaultRegion: LOCAL_REGION });
+  // fauxqs names queues by a virtual host that does not resolve here; the path-style URL on the
+  // listening address reaches the same queue.
+  const queueUrl = (name: string) => sqs.createQueue(name).queueUrl.replace(/^https?:\/\/[^/]+/, sqs.address);
+  const stopQueueUrl = queueUrl('glue-mv-stop-requests');
+  const deadLetterQueueUrl = queueUrl('glue-mv-stop-dead-letter');
+
+  const env = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_GLUE: glue.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.address,
+    IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
+    DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
+  };
+  if (options.exportEnv ?? true) Object.assign(process.env, env);
+
+  const setupClient = new DynamoDBClient({
+    endpoint: dynamoDbEndpoint,
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await createIdempotencyTable(setupClient, IDEMPOTENCY_TABLE);
+  setupClient.destroy();
+
+  return {
+    glue,
+    dynamoDbEndpoint,
+    sqsEndpoint: sqs.address,
+    stopQueueUrl,
+    deadLetterQueueUrl,
+    config: {
+      idempotencyTableName: IDEMPOTENCY_TABLE,
+      deadLetterQueueUrl,
+      idempotencyExpirySeconds: 3600,
+      serviceName: 'glue-mv-stop',
+      metricsNamespace: 'GlueMvStop',
+    },
+    env,
+    async close() {
+      await Promise.all([
+        glue.close(),
+        sqs.stop(),
+        new Promise<void>((resolve) => {
+          dynamoServer.close(() => resolve());
+          dynamoServer.closeAllConnections();
+        }),
+      ]);
+    },
+  };
+};
