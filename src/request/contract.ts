@@ -7,6 +7,7 @@
  * (`Tablename`) is reported instead of silently ignored.
  */
 import * as z from 'zod/mini';
+import type { StopRequest } from './types.ts';
 
 /** Longest name the Glue API accepts for CatalogId, DatabaseName and TableName. */
 export const NAME_MAX_LENGTH = 255;
@@ -56,8 +57,12 @@ export const stopRequestSchema = z
     description: 'Asks glue-mv-stop to stop the running refresh task run of one Glue materialized view.',
   });
 
-/** A stop request as producers write it. */
-export type StopRequest = z.infer<typeof stopRequestSchema>;
+export type { StopRequest } from './types.ts';
+
+// Compile-time proof that the schema and the published types describe the same object.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesTypes: Same<z.infer<typeof stopRequestSchema>, StopRequest> = true;
+void schemaMatchesTypes;
 
 /** The Glue API's target triple, with the catalog resolved. */
 export interface StopTarget {

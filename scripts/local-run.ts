@@ -1,0 +1,149 @@
+/**
+ * `npm start`: runs the stop pipeline end to end on this machine, never touching AWS.
+ *
+ * Starts the project's Glue emulator (seeded from events/local-glue-seed.json), dynalite and fauxqs on
+ * loopback, points the SDK at them with the standard AWS_ENDPOINT_URL_* variables, sends the sample
+ * events through the real handlers and prints one line per request with its outcome.
+ *
+ *   npm start                         # the embedded sample run
+ *   npm start -- events/my-event.json # your own files: an SQS event, an EventBridge event or a bare request
+ *   npm start -- --logs               # also show the functions' structured logs
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
+import { createStopRuntime } from '../src/runtime/stop-runtime.ts';
+import type { StopOutcome } from '../src/stop/outcome.ts';
+import { createStopEventHandler } from '../src/triggers/stop-event.ts';
+import { createStopQueueHandler } from '../src/triggers/stop-queue.ts';
+import type { SeedRunInput } from '../test/emulator/glue-emulator.ts';
+import { sqsEvent, sqsRecord } from '../test/support/events.ts';
+import { lambdaContext } from '../test/support/lambda-context.ts';
+import { startLocalAws } from '../test/support/local-aws.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const DEFAULT_EVENTS = [
+  'events/sqs-batch.json',
+  'events/eventbridge-stop.json',
+  'events/eventbridge-stop.json',
+  'events/eventbridge-stop-stopping.json',
+  'events/eventbridge-stop-invalid.json',
+];
+
+/** The stack's default redrive policy. */
+const MAX_RECEIVE_COUNT = 5;
+const args = process.argv.slice(2);
+const showLogs = args.includes('--logs');
+const files = args.filter((arg) => !arg.startsWith('--'));
+process.env.POWERTOOLS_LOG_LEVEL ??= showLogs ? 'INFO' : 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+const readJson = async (file: string): Promise<unknown> =>
+  JSON.parse(await readFile(path.resolve(root, file), 'utf8'));
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null;
+
+const describeOutcome = (o: StopOutcome): string => {
+  const target = o.target ? `${o.target.DatabaseName}.${o.target.TableName}` : '(no valid target)';
+  const notes = [
+    o.replayed ? 'replayed from the idempotency record, no Glue call' : '',
+    o.reason ? `${o.reason}${o.detail ? `: ${o.detail}` : ''}` : '',
+    o.requestedBy ? `requested by ${o.requestedBy}` : '',
+  ].filter(Boolean);
+  return `  ${o.trigger.padEnd(11)} ${o.outcome.padEnd(16)} ${target.padEnd(30)} ${notes.join('; ')}`;
+};
+
+const main = async (): Promise<void> => {
+  const seed = (await readJson('events/local-glue-seed.json')) as { runs: SeedRunInput[] };
+  const local = await startLocalAws();
+  try {
+    for (const run of seed.runs) local.glue.seedRun(run);
+    console.log(
+      'glue-mv-stop local run: Glue emulator, DynamoDB (dynalite) and SQS (fauxqs) on loopback; no AWS account is used.',
+    );
+    console.log(`Seeded ${seed.runs.length} refresh runs from events/local-glue-seed.json.\n`);
+
+    const print = (outcome: StopOutcome) => console.log(describeOutcome(outcome));
+    // The real handler code, wired exactly as in Lambda (config and endpoints from the environment),
+    // plus one observer that prints each outcome.
+    const queueHandler = createStopQueueHandler(createStopRuntime({ trigger: 'sqs', onOutcome: print }));
+    const eventHandler = createStopEventHandler(
+      createStopRuntime({ trigger: 'eventbridge', onOutcome: print }),
+    );
+
+    // Like SQS: records reported as batch item failures come back in a later batch (after the visibility
+    // timeout in AWS; at once here), until they succeed or reach the redrive policy's maxReceiveCount.
+    const sendBatch = async (event: SQSEvent, receiveCount = 1): Promise<void> => {
+      const response = await queueHandler(
+        event,
+        lambdaContext({ functionName: 'glue-mv-stop-local-stopFromQueue' }),
+      );
+      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+      console.log(`  → batchItemFailures: ${failed.size === 0 ? 'none' : [...failed].join(', ')}`);
+      if (failed.size === 0 || receiveCount >= MAX_RECEIVE_COUNT) {
+        if (failed.size > 0)
+          console.log('  → maxReceiveCount reached: SQS moves these records to the dead-letter queue');
+        console.log('');
+        return;
+      }
+      console.log(`  SQS redelivers ${failed.size} record(s) (receive count ${receiveCount + 1}):`);
+      const again = event.Records.filter((r) => failed.has(r.messageId)).map((r) => ({
+        ...r,
+        attributes: { ...r.attributes, ApproximateReceiveCount: String(receiveCount + 1) },
+      }));
+      await sendBatch({ Records: again }, receiveCount + 1);
+    };
+
+    for (const file of files.length > 0 ? files : DEFAULT_EVENTS) {
+      const payload = await readJson(file);
+      if (isObject(payload) && Array.isArray(payload.Records)) {
+        console.log(`${file}: SQS batch of ${payload.Records.length} records`);
+        await sendBatch(payload as unknown as SQSEvent);
+      } else if (isObject(payload) && 'detail-type' in payload) {
+        console.log(`${file}: EventBridge event ${String(payload.id)}`);
+        try {
+          await eventHandler(
+            payload as unknown as EventBridgeEvent<string, unknown>,
+            lambdaContext({ functionName: 'glue-mv-stop-local-stopFromEvent' }),
+          );
+          console.log('  → invocation succeeded\n');
+        } catch (error) {
+          console.log(`  → invocation failed, Lambda would retry it: ${String(error)}\n`);
+        }
+      } else {
+        console.log(`${file}: bare stop request, sent as a one-record SQS batch`);
+        await sendBatch(sqsEvent(sqsRecord(payload)));
+      }
+    }
+
+    const sqs = new SQSClient({});
+    const parked = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: local.deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    sqs.destroy();
+    console.log(`Glue received ${local.glue.callCount('StopMaterializedViewRefreshTaskRun')} stop calls.`);
+    console.log(`Dead-letter queue holds ${parked.Messages?.length ?? 0} parked request(s):`);
+    for (const message of parked.Messages ?? []) {
+      const attributes = message.MessageAttributes ?? {};
+      console.log(
+        `  ${attributes['glue-mv-stop.reason']?.StringValue}: ${attributes['glue-mv-stop.detail']?.StringValue}`,
+      );
+    }
+    console.log('Refresh runs now:');
+    for (const run of seed.runs) {
+      const latest = local.glue.runsOf(run).at(-1);
+      console.log(
+        `  ${`${run.databaseName}.${run.tableName}`.padEnd(30)} ${latest?.status ?? 'unknown'}${latest?.stopping ? ' (being stopped)' : ''}`,
+      );
+    }
+  } finally {
+    await local.close();
+  }
+};
+
+await main();
