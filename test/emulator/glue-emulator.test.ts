@@ -140,6 +140,15 @@ describe('glue emulator (driven by @aws-sdk/client-glue)', () => {
       expect(err.message).toContain('no_such_table');
     });
 
+    it('a table that is not a materialized view gets InvalidInputException', async () => {
+      emu.addTable({ databaseName: DB, tableName: 'orders', plain: true });
+
+      const err = await rejectionOf(stop(glue, 'orders'));
+
+      expect(err).toBeInstanceOf(InvalidInputException);
+      expect(err.message).toContain('not a materialized view');
+    });
+
     it('stops only the run of the addressed catalog/table', async () => {
       const mine = emu.seedRun({ databaseName: DB, tableName: TABLE });
       const other = emu.seedRun({ databaseName: DB, tableName: 'other_mv' });

@@ -147,7 +147,9 @@ export interface GlueEmulator {
   /** e.g. `http://127.0.0.1:43123`; use as `endpoint` or `AWS_ENDPOINT_URL_GLUE`. */
   readonly url: string;
   readonly accountId: string;
-  addTable(t: TableRef): void;
+  /** Registers a table. `plain: true` makes it an ordinary table, not a materialized view: Start and
+   *  Stop on it answer InvalidInputException. */
+  addTable(t: TableRef & { plain?: boolean }): void;
   /** Registers the table too; returns the run id. */
   seedRun(r: SeedRunInput): string;
   /** Ends an active run as if Glue finished it on its own. */
@@ -291,6 +293,8 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
   let epoch = randomUUID();
   let nextSeq = 1;
   const tables = new Set<string>();
+  /** Registered tables that are not materialized views. */
+  const plainTables = new Set<string>();
   const runs = new Map<string, RunRecord>();
   const runsByTable = new Map<string, RunRecord[]>();
   const faults: FaultEntry[] = [];
@@ -467,6 +471,9 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
   const tableNotFound = (db: string, table: string) =>
     new ApiError(E.entityNotFound, `Table ${table} not found in database ${db}.`);
 
+  const notMaterializedView = (db: string, table: string) =>
+    new ApiError(E.invalidInput, `Table ${db}.${table} is not a materialized view.`);
+
   // ---- operations -----------------------------------------------------------------------------------
 
   function opStart(input: Record<string, unknown>, at: number): unknown {
@@ -482,6 +489,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
       if (!autoCreateTables) throw tableNotFound(t.databaseName, t.tableName);
       registerTable(t.catalogId, t.databaseName, t.tableName);
     }
+    if (plainTables.has(t.key)) throw notMaterializedView(t.databaseName, t.tableName);
     const active = activeRunOf(t.key, at);
     if (active) {
       throw new ApiError(
@@ -510,6 +518,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
   function opStop(input: Record<string, unknown>, at: number): unknown {
     const t = tableRequest(OP_STOP, input);
     if (!tables.has(t.key)) throw tableNotFound(t.databaseName, t.tableName);
+    if (plainTables.has(t.key)) throw notMaterializedView(t.databaseName, t.tableName);
     const run = activeRunOf(t.key, at);
     if (!run) {
       throw new ApiError(
@@ -859,7 +868,8 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     accountId,
 
     addTable(t) {
-      registerTable(t.catalogId ?? accountId, t.databaseName, t.tableName);
+      const key = registerTable(t.catalogId ?? accountId, t.databaseName, t.tableName);
+      if (t.plain) plainTables.add(key);
     },
 
     seedRun(r) {
@@ -950,6 +960,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
 
     reset() {
       tables.clear();
+      plainTables.clear();
       runs.clear();
       runsByTable.clear();
       faults.length = 0;

@@ -97,13 +97,15 @@ describe('SQS handler outcomes', () => {
   });
 
   it.each([
-    ['AccessDeniedException', 'glue-access-denied', 'restricted'],
-    ['EntityNotFoundException', 'table-not-found', 'sales'],
-  ])('parks %s as %s at once, never retried', async (_code, reason, database) => {
+    ['AccessDeniedException', 'glue-access-denied', 'restricted', 'salaries_mv'],
+    ['EntityNotFoundException', 'table-not-found', 'sales', 'salaries_mv'],
+    ['InvalidInputException', 'glue-invalid-input', 'sales', 'orders'],
+  ])('parks %s as %s at once, never retried', async (_code, reason, database, table) => {
     h.local.glue.seedRun({ databaseName: 'restricted', tableName: 'salaries_mv' });
+    h.local.glue.addTable({ databaseName: 'sales', tableName: 'orders', plain: true });
 
     const response = await h.queueHandler(
-      sqsEvent(sqsRecord({ DatabaseName: database, TableName: 'salaries_mv' })),
+      sqsEvent(sqsRecord({ DatabaseName: database, TableName: table })),
       lambdaContext(),
     );
 
