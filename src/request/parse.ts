@@ -113,21 +113,33 @@ const envelopeViolations = (event: EventBridgeEnvelope): Violation[] => {
   return violations;
 };
 
-/** Checks an EventBridge event whose `detail` is a stop request. */
-export const parseStopEvent = (event: unknown): ParsedStopMessage => {
+/** Checks an EventBridge event whose `detail` is a stop request. `prefix` names where the event sits. */
+export const parseStopEvent = (event: unknown, prefix = ''): ParsedStopMessage => {
   const envelope = z.safeParse(eventBridgeEnvelopeSchema, event);
-  if (!envelope.success) return { ok: false, violations: violationsOf(envelope.error, event, '') };
+  if (!envelope.success) return { ok: false, violations: violationsOf(envelope.error, event, prefix) };
   const eventId = envelope.data.id;
-  const wrongEnvelope = envelopeViolations(envelope.data);
-  const detail = parseStopRequest(envelope.data.detail, 'detail');
+  const wrongEnvelope = envelopeViolations(envelope.data).map((v) => ({
+    ...v,
+    field: joinPath(prefix, [v.field]),
+  }));
+  const detail = parseStopRequest(envelope.data.detail, joinPath(prefix, ['detail']));
   const violations = [...wrongEnvelope, ...(detail.ok ? [] : detail.violations)];
   if (violations.length > 0 || !detail.ok) return { ok: false, violations, eventId };
   return { ok: true, request: detail.request, eventId };
 };
 
 /**
- * Checks an SQS message body: either a stop request, or an EventBridge event whose `detail` is one
- * (the shape an EventBridge rule with the queue as target delivers).
+ * A Lambda asynchronous-invocation record, as the on-failure destination writes it to the dead-letter
+ * queue: `requestPayload` is the event the function failed on.
+ */
+const looksLikeInvocationRecord = (value: unknown): value is { requestPayload: unknown } =>
+  isRecord(value) && isRecord(value.requestContext) && 'requestPayload' in value;
+
+/**
+ * Checks an SQS message body: a stop request, an EventBridge event whose `detail` is one (the shape an
+ * EventBridge rule with the queue as target delivers), or a Lambda invocation record around such an
+ * event (what the EventBridge function's on-failure destination parks), so every kind of message in the
+ * dead-letter queue can be redriven to the stop queue.
  */
 export const parseStopMessageBody = (body: string): ParsedStopMessage => {
   let value: unknown;
@@ -137,5 +149,6 @@ export const parseStopMessageBody = (body: string): ParsedStopMessage => {
     return { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] };
   }
   if (looksLikeEventBridgeEvent(value)) return parseStopEvent(value);
+  if (looksLikeInvocationRecord(value)) return parseStopEvent(value.requestPayload, 'requestPayload');
   return parseStopRequest(value);
 };

@@ -181,3 +181,43 @@ describe('SQS handler outcomes', () => {
     });
   });
 });
+
+describe('SQS handler on messages redriven from the dead-letter queue', () => {
+  it('accepts a Lambda on-failure invocation record and stops the event it carries, once', async () => {
+    h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+    const event = stopEvent({ DatabaseName: 'sales', TableName: 'daily_mv' });
+    const invocationRecord = {
+      version: '1.0',
+      timestamp: '2026-11-29T02:03:00.000Z',
+      requestContext: {
+        requestId: crypto.randomUUID(),
+        functionArn: `arn:aws:lambda:us-east-1:${LOCAL_ACCOUNT_ID}:function:glue-mv-stop-dev-stopFromEvent:$LATEST`,
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+      },
+      requestPayload: event,
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorType: 'StopRetryError', errorMessage: 'stop will be retried: glue-throttled' },
+    };
+
+    const response = await h.queueHandler(sqsEvent(sqsRecord(invocationRecord)), lambdaContext());
+    await h.eventHandler(event, lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.outcomes.map((o) => [o.outcome, o.idempotencyKey, o.replayed])).toEqual([
+      ['stop-requested', `event:${event.id}`, false],
+      ['stop-requested', `event:${event.id}`, true],
+    ]);
+    expect(h.local.glue.callCount(STOP)).toBe(1);
+  });
+
+  it('names the field inside the invocation record when its event is invalid', async () => {
+    const record = sqsRecord({ requestContext: {}, requestPayload: stopEvent({ DatabaseName: 'sales' }) });
+
+    await h.queueHandler(sqsEvent(record), lambdaContext());
+
+    expect(h.outcomes).toMatchObject([
+      { outcome: 'rejected', detail: 'requestPayload.detail.TableName: is required (required)' },
+    ]);
+  });
+});
