@@ -18,12 +18,26 @@ export const PARKED_ATTRIBUTES = {
   parkedAt: 'glue-mv-stop.parked-at',
 } as const;
 
-/** Attribute values must be non-empty; long details are cut to keep the message well inside SQS limits. */
-const DETAIL_MAX_LENGTH = 4096;
+/** Long details are cut, on a code point boundary, to keep the message well inside SQS limits. */
+const DETAIL_MAX_CODE_POINTS = 4096;
+
+/**
+ * SQS accepts in attribute values only the characters it accepts in bodies: #x9 #xA #xD, #x20–#xD7FF,
+ * #xE000–#xFFFD and #x10000–#x10FFFF. A detail can echo request text (an unknown key, Glue's message),
+ * so anything else becomes U+FFFD rather than making the whole SendMessage fail.
+ */
+const NOT_SQS_TEXT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+export const toSqsText = (value: string, maxCodePoints = Number.POSITIVE_INFINITY): string => {
+  const text = value.replace(NOT_SQS_TEXT, '\uFFFD');
+  if (text.length <= maxCodePoints) return text;
+  return Array.from(text).slice(0, maxCodePoints).join('');
+};
 
 const stringAttribute = (value: string): MessageAttributeValue => ({
   DataType: 'String',
-  StringValue: value,
+  // Attribute values must not be empty.
+  StringValue: toSqsText(value) || '(none)',
 });
 
 export const parkedMessageAttributes = (
@@ -38,7 +52,7 @@ export const parkedMessageAttributes = (
   return {
     [PARKED_ATTRIBUTES.outcome]: stringAttribute('rejected'),
     [PARKED_ATTRIBUTES.reason]: stringAttribute(request.reason),
-    [PARKED_ATTRIBUTES.detail]: stringAttribute(request.detail.slice(0, DETAIL_MAX_LENGTH) || '(none)'),
+    [PARKED_ATTRIBUTES.detail]: stringAttribute(toSqsText(request.detail, DETAIL_MAX_CODE_POINTS)),
     [PARKED_ATTRIBUTES.trigger]: stringAttribute(request.trigger),
     [PARKED_ATTRIBUTES.parkedAt]: stringAttribute(now.toISOString()),
     ...Object.fromEntries(

@@ -16,11 +16,18 @@ export const REASON_MAX_LENGTH = 1024;
 export const REQUESTED_BY_MAX_LENGTH = 255;
 
 /**
- * The API's own pattern, evaluated as a Unicode (`u`) regex: there the escaped pair `\uD800\uDC00` is the
- * code point U+10000, so the class spans the supplementary planes and a lone surrogate never matches.
- * Control characters other than tab are refused. Lengths count UTF-16 code units, as JavaScript does.
+ * The API's pattern `[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*` allows every code point
+ * except controls other than tab, U+FFFE, U+FFFF and lone surrogates. It is checked in two parts: this
+ * regex, which any regex dialect reads the same way (so the published JSON Schema works with every
+ * validator), and a well-formedness check for lone surrogates, which only a Unicode-aware regex could
+ * express. Lengths count code points, as zod does.
  */
-export const SINGLE_LINE_TEXT = /^[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*$/u;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: naming the refused control characters is the point.
+export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u0008\u000A-\u001F\uFFFE\uFFFF]*$/;
+
+/** Same message for both halves of the API pattern: producers see one rule, `pattern`. */
+const PATTERN_MESSAGE =
+  'must not contain control characters (tab excepted), U+FFFE, U+FFFF or lone surrogates';
 
 const text = (maxLength: number, description: string) =>
   z
@@ -28,7 +35,8 @@ const text = (maxLength: number, description: string) =>
     .check(
       z.minLength(1, 'must not be empty'),
       z.maxLength(maxLength, `must be at most ${maxLength} characters`),
-      z.regex(SINGLE_LINE_TEXT, 'must not contain control characters (tab excepted) or lone surrogates'),
+      z.regex(NO_CONTROL_CHARACTERS, PATTERN_MESSAGE),
+      z.refine((value) => value.isWellFormed(), { error: PATTERN_MESSAGE, params: { rule: 'pattern' } }),
     )
     .register(z.globalRegistry, { description });
 

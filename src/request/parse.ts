@@ -54,8 +54,14 @@ const RULE_BY_ISSUE_CODE: Partial<Record<z.core.$ZodIssue['code'], ViolationRule
   invalid_type: 'type',
 };
 
+/** Plain keys as they are; anything else (empty, dots, control characters) as a JSON string. */
+export const fieldName = (key: PropertyKey): string => {
+  const name = String(key);
+  return /^[A-Za-z0-9_$-]+$/.test(name) ? name : JSON.stringify(name);
+};
+
 const joinPath = (prefix: string, path: readonly PropertyKey[]): string =>
-  [prefix, ...path.map(String)].filter((part) => part !== '').join('.') || '(body)';
+  [...(prefix === '' ? [] : [prefix]), ...path.map(fieldName)].join('.') || '(body)';
 
 const hasPath = (value: unknown, path: readonly PropertyKey[]): boolean => {
   let current: unknown = value;
@@ -66,8 +72,8 @@ const hasPath = (value: unknown, path: readonly PropertyKey[]): boolean => {
   return true;
 };
 
-const violationsOf = (error: z.core.$ZodError, input: unknown, prefix: string): Violation[] =>
-  error.issues.flatMap((issue): Violation[] => {
+const violationsOf = (error: z.core.$ZodError, input: unknown, prefix: string): Violation[] => {
+  const all = error.issues.flatMap((issue): Violation[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({
         field: joinPath(prefix, [...issue.path, key]),
@@ -88,8 +94,17 @@ const violationsOf = (error: z.core.$ZodError, input: unknown, prefix: string): 
         },
       ];
     }
-    return [{ field, rule: RULE_BY_ISSUE_CODE[issue.code] ?? 'value', message: issue.message }];
+    const declaredRule = issue.code === 'custom' ? issue.params?.rule : undefined;
+    const rule = declaredRule === 'pattern' ? 'pattern' : (RULE_BY_ISSUE_CODE[issue.code] ?? 'value');
+    return [{ field, rule, message: issue.message }];
   });
+  // Both halves of the API pattern can fail on one value: report the rule once.
+  const seen = new Set<string>();
+  return all.filter((v) => {
+    const key = `${v.field}\u0000${v.rule}\u0000${v.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+};
 
 /** Checks a stop request object. `prefix` names where it sits in the message (`detail` inside an event). */
 export const parseStopRequest = (
@@ -122,7 +137,7 @@ export const parseStopEvent = (event: unknown, prefix = ''): ParsedStopMessage =
     ...v,
     field: joinPath(prefix, [v.field]),
   }));
-  const detail = parseStopRequest(envelope.data.detail, joinPath(prefix, ['detail']));
+  const detail = parseStopRequest(envelope.data.detail, prefix === '' ? 'detail' : `${prefix}.detail`);
   const violations = [...wrongEnvelope, ...(detail.ok ? [] : detail.violations)];
   if (violations.length > 0 || !detail.ok) return { ok: false, violations, eventId };
   return { ok: true, request: detail.request, eventId };

@@ -36,7 +36,7 @@ const positiveInteger = (env: Env, name: string, fallback: number): number => {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) {
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value <= 0) {
     throw new ConfigurationError(
       `environment variable ${name} must be a positive whole number of seconds, got "${raw}"`,
     );

@@ -38,7 +38,8 @@ const BY_CODE: Readonly<Record<string, StopFailureClass>> = {
  *   // → { kind: 'terminal', outcome: 'already-stopping' }
  */
 export const classifyGlueFailure = (failure: GlueFailure): StopFailureClass => {
-  const known = BY_CODE[failure.code];
+  // Own properties only: a code such as "constructor" must not find Object.prototype's members.
+  const known = Object.hasOwn(BY_CODE, failure.code) ? BY_CODE[failure.code] : undefined;
   if (known) return known;
   if (failure.httpStatusCode === undefined) return transient('network-error');
   if (failure.httpStatusCode === 429) return transient('glue-throttled');

@@ -110,9 +110,9 @@ export const handleStopRequest = async (
     ...(request.Reason !== undefined ? { requestReason: request.Reason } : {}),
   };
 
+  let recorded: Awaited<ReturnType<StopDependencies['executeStop']>>;
   try {
-    const recorded = await deps.executeStop({ idempotencyKey, target });
-    return finish({ ...context, outcome: recorded.result, replayed: recorded.replayed });
+    recorded = await deps.executeStop({ idempotencyKey, target });
   } catch (error) {
     if (error instanceof PermanentStopError) {
       return park({ reason: error.reason, detail: error.message, idempotencyKey }, context);
@@ -123,4 +123,5 @@ export const handleStopRequest = async (
         : new TransientStopError('unexpected-error', String(error), { cause: error });
     return finish({ ...context, outcome: 'retry', reason: retry.reason, detail: retry.message });
   }
+  return finish({ ...context, outcome: recorded.result, replayed: recorded.replayed });
 };

@@ -59,7 +59,7 @@ const runNode = async (args: string[]): Promise<void> => {
   }
 };
 
-/** `node scripts/build.ts`: writes dist/<fn>/index.mjs. */
+/** `node scripts/build.ts`: writes dist/<fn>/index.cjs. */
 export const buildBundles = (): Promise<void> => runNode([path.join('scripts', 'build.ts')]);
 
 /** `osls package` for a stage into a fresh temporary folder (bundles must be built first). */

@@ -151,7 +151,7 @@ describe('functions', () => {
 
   it.each(FUNCTIONS)('$name zip holds only its bundle, without source maps', ({ name, dir }) => {
     const entries = ci.zips[name] ?? [];
-    expect(entries.map((entry) => entry.name)).toEqual([`dist/${dir}/index.mjs`]);
+    expect(entries.map((entry) => entry.name)).toEqual([`dist/${dir}/index.cjs`]);
     expect(entries[0]?.uncompressedSize).toBeGreaterThan(10_000);
   });
 });
