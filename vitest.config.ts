@@ -1,8 +1,23 @@
 import { defineConfig } from 'vitest/config';
+import type { Reporter } from 'vitest/node';
+
+/** Ends the run with one plain line, `tests: N passed, N failed, N skipped`, for logs and CI. */
+const plainSummary: Reporter = {
+  onTestRunEnd(testModules) {
+    const count = { passed: 0, failed: 0, skipped: 0, pending: 0 };
+    for (const testModule of testModules) {
+      for (const test of testModule.children.allTests()) count[test.result().state] += 1;
+    }
+    console.log(
+      `tests: ${count.passed} passed, ${count.failed} failed, ${count.skipped + count.pending} skipped`,
+    );
+  },
+};
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', plainSummary],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Dummy credentials and region: nothing in the tests may reach real AWS.
