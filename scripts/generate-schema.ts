@@ -13,6 +13,11 @@ export const stopRequestJsonSchema = (): string =>
   `${JSON.stringify(
     {
       ...z.toJSONSchema(stopRequestSchema, { target: 'draft-2020-12' }),
+      // The cross-field rules that parse.ts checks: one view or one scope, and a run id for one view only.
+      oneOf: [
+        { required: ['TableName'], not: { required: ['TableNames'] } },
+        { required: ['TableNames'], not: { anyOf: [{ required: ['TableName'] }, { required: ['RunId'] }] } },
+      ],
       $id: 'urn:glue-mv-stop:stop-request',
     },
     null,

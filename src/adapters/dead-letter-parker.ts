@@ -50,7 +50,7 @@ export const parkedMessageAttributes = (
     [PARKED_ATTRIBUTES.idempotencyKey, request.idempotencyKey],
   ];
   return {
-    [PARKED_ATTRIBUTES.outcome]: stringAttribute('rejected'),
+    [PARKED_ATTRIBUTES.outcome]: stringAttribute(request.outcome),
     [PARKED_ATTRIBUTES.reason]: stringAttribute(request.reason),
     [PARKED_ATTRIBUTES.detail]: stringAttribute(toSqsText(request.detail, DETAIL_MAX_CODE_POINTS)),
     [PARKED_ATTRIBUTES.trigger]: stringAttribute(request.trigger),

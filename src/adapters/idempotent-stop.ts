@@ -13,9 +13,9 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { PermanentStopError, TransientStopError } from '../stop/errors.ts';
-import type { RecordedStop } from '../stop/outcome.ts';
-import type { RefreshStopper, StopCommand, StopExecutor } from '../stop/ports.ts';
-import { stopOnce } from '../stop/stop-once.ts';
+import { type RecordedStop, toRecordedStop } from '../stop/outcome.ts';
+import type { StopCommand, StopExecutor } from '../stop/ports.ts';
+import { type CommandDependencies, runStopCommand } from '../stop/run-command.ts';
 
 /**
  * Records of both functions share this prefix, so a request that reaches the stack twice (directly
@@ -24,7 +24,8 @@ import { stopOnce } from '../stop/stop-once.ts';
 export const IDEMPOTENCY_KEY_PREFIX = 'glue-mv-stop';
 
 export interface IdempotentStopOptions {
-  readonly stopper: RefreshStopper;
+  /** What the wrapped command needs: Glue, the stop queue and the allow-list. */
+  readonly commands: CommandDependencies;
   readonly dynamoDb: DynamoDBClient;
   readonly tableName: string;
   readonly expiresAfterSeconds: number;
@@ -78,22 +79,28 @@ export const createIdempotentStop = (options: IdempotentStopOptions): Idempotent
     awsSdkV3Client: options.dynamoDb,
   });
   const stop = makeIdempotent(
-    async (command: StopCommand): Promise<RecordedStop> => stopOnce(command, options.stopper),
+    async (command: StopCommand): Promise<RecordedStop> => runStopCommand(command, options.commands),
     { persistenceStore, config, keyPrefix: IDEMPOTENCY_KEY_PREFIX },
   );
   return {
     registerLambdaContext: (context) => config.registerLambdaContext(context),
     async execute(command) {
+      let stored: unknown;
       try {
-        const recorded: RecordedStop & { replayed?: boolean } = await stop(command);
-        return {
-          result: recorded.result,
-          decidedAt: recorded.decidedAt,
-          replayed: recorded.replayed === true,
-        };
+        stored = await stop(command);
       } catch (error) {
         throw translate(error, command);
       }
+      const recorded = toRecordedStop(stored);
+      if (!recorded) {
+        throw new TransientStopError(
+          'unexpected-error',
+          'the idempotency record does not hold a valid result',
+        );
+      }
+      const replayed =
+        typeof stored === 'object' && stored !== null && 'replayed' in stored && stored.replayed === true;
+      return { ...recorded, replayed };
     },
   };
 };

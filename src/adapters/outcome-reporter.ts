@@ -12,6 +12,10 @@ export const OUTCOME_METRICS: Readonly<Record<OutcomeName, string>> = {
   'stop-requested': 'StopRequested',
   'already-stopping': 'AlreadyStopping',
   'not-running': 'NotRunning',
+  skipped: 'Skipped',
+  'dry-run': 'DryRun',
+  expanded: 'Expanded',
+  'not-allowed': 'NotAllowed',
   rejected: 'Rejected',
   retry: 'Retried',
 };
@@ -23,7 +27,7 @@ export const createOutcomeReporter =
   (outcome: StopOutcome) => {
     // Per-call fields, not appendKeys: records of one batch run in parallel and would share keys.
     const fields = { ...outcome };
-    if (outcome.outcome === 'rejected' || outcome.outcome === 'retry') {
+    if (outcome.outcome === 'rejected' || outcome.outcome === 'not-allowed' || outcome.outcome === 'retry') {
       logger.warn(`stop request ${outcome.outcome}: ${outcome.reason ?? 'unknown'}`, fields);
     } else {
       logger.info(`stop request ${outcome.outcome}`, fields);

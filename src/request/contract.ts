@@ -7,13 +7,19 @@
  * (`Tablename`) is reported instead of silently ignored.
  */
 import * as z from 'zod/mini';
-import type { StopRequest } from './types.ts';
+import type { ScopeStopRequest, StopRequest, TableStopRequest } from './types.ts';
 
 /** Longest name the Glue API accepts for CatalogId, DatabaseName and TableName. */
 export const NAME_MAX_LENGTH = 255;
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
 export const REASON_MAX_LENGTH = 1024;
 export const REQUESTED_BY_MAX_LENGTH = 255;
+/** Most table names or globs one scope request may list. */
+export const TABLE_NAMES_MAX_ITEMS = 100;
+/** A derived key carries its parent's (a producer key of up to 255 characters plus a namespace). */
+export const PARENT_KEY_MAX_LENGTH = 512;
+/** The API's pattern for MaterializedViewRefreshTaskRunId. */
+export const RUN_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /**
  * The API's pattern `[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*` allows every code point
@@ -49,7 +55,48 @@ export const stopRequestSchema = z
       ),
     ),
     DatabaseName: text(NAME_MAX_LENGTH, 'Database that holds the materialized view.'),
-    TableName: text(NAME_MAX_LENGTH, 'Materialized view whose refresh task run is to be stopped.'),
+    TableName: z.optional(
+      text(
+        NAME_MAX_LENGTH,
+        'Materialized view whose refresh task run is to be stopped. Give this or TableNames.',
+      ),
+    ),
+    TableNames: z.optional(
+      z
+        .array(text(NAME_MAX_LENGTH, 'A table name, or a glob with * and ?.'))
+        .check(
+          z.minLength(1, 'must name at least one table, or "*" for all'),
+          z.maxLength(TABLE_NAMES_MAX_ITEMS, `must list at most ${TABLE_NAMES_MAX_ITEMS} names`),
+        )
+        .register(z.globalRegistry, {
+          description:
+            'A scope instead of one view: stop every running refresh in the database whose table matches one of ' +
+            'these names or globs (* any characters, ? one character; ["*"] = all tables). Give this or TableName.',
+        }),
+    ),
+    RunId: z.optional(
+      z
+        .string()
+        .check(z.regex(RUN_ID_PATTERN, 'must be a refresh task run ID (a UUID)'))
+        .register(z.globalRegistry, {
+          description: 'Run guard: stop only if this is still the current run of the table.',
+        }),
+    ),
+    IssuedAt: z.optional(
+      z.iso
+        .datetime({ offset: true, error: 'must be an ISO-8601 date-time, e.g. 2026-11-29T02:00:00Z' })
+        .register(z.globalRegistry, {
+          description: 'Run guard: stop only a run that started at or before this time.',
+        }),
+    ),
+    DryRun: z.optional(
+      z.boolean().register(z.globalRegistry, {
+        description: 'Run every step (validation, guardrails, expansion, idempotency) but send no stop.',
+      }),
+    ),
+    ParentIdempotencyKey: z.optional(
+      text(PARENT_KEY_MAX_LENGTH, "Set on requests derived from a scope request: the parent request's key."),
+    ),
     IdempotencyKey: z.optional(
       text(
         IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -62,19 +109,32 @@ export const stopRequestSchema = z
   })
   .register(z.globalRegistry, {
     title: 'StopMaterializedViewRefreshRequest',
-    description: 'Asks glue-mv-stop to stop the running refresh task run of one Glue materialized view.',
+    description:
+      'Asks glue-mv-stop to stop the running refresh task run of one Glue materialized view (TableName), or of ' +
+      'every view of a database that matches a scope (TableNames).',
   });
 
-export type { StopRequest } from './types.ts';
+export type { ScopeStopRequest, StopRequest, TableStopRequest } from './types.ts';
 
-// Compile-time proof that the schema and the published types describe the same object.
+// Compile-time proof that the published types describe exactly what the schema accepts: every field of
+// the schema is in the types with the same type, and every request the types allow passes the schema
+// (the rule "TableName or TableNames, not both" is checked in parse.ts).
+type SchemaOutput = z.infer<typeof stopRequestSchema>;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const schemaMatchesTypes: Same<z.infer<typeof stopRequestSchema>, StopRequest> = true;
-void schemaMatchesTypes;
+const typesAreSchemaOutputs: StopRequest extends SchemaOutput ? true : false = true;
+const sameFields: Same<keyof SchemaOutput, keyof TableStopRequest | keyof ScopeStopRequest> = true;
+void [typesAreSchemaOutputs, sameFields];
 
 /** The Glue API's target triple, with the catalog resolved. */
 export interface StopTarget {
   readonly CatalogId: string;
   readonly DatabaseName: string;
   readonly TableName: string;
+}
+
+/** A scope: the tables of one database matching any of `TableNames` (names or globs). */
+export interface ScopeTarget {
+  readonly CatalogId: string;
+  readonly DatabaseName: string;
+  readonly TableNames: readonly string[];
 }

@@ -28,7 +28,8 @@ export type ParsedStopMessage =
   | { readonly ok: false; readonly violations: readonly Violation[]; readonly eventId?: string };
 
 const eventBridgeEnvelopeSchema = z.looseObject({
-  id: z.string().check(z.minLength(1)),
+  // Becomes part of the idempotency key of every request derived from this one: bounded like a key.
+  id: z.string().check(z.minLength(1), z.maxLength(255)),
   source: z.string(),
   'detail-type': z.string(),
   detail: z.unknown(),
@@ -46,6 +47,15 @@ export const looksLikeEventBridgeEvent = (value: unknown): boolean =>
 /** Formats violations for logs and dead-letter attributes: `TableName: must not be empty (min-length)`. */
 export const describeViolations = (violations: readonly Violation[]): string =>
   violations.map((v) => `${v.field}: ${v.message} (${v.rule})`).join('; ');
+
+/** How a type is named in a refusal. */
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  object: 'a JSON object',
+  array: 'an array',
+  string: 'a string',
+  boolean: 'true or false',
+  number: 'a number',
+};
 
 const RULE_BY_ISSUE_CODE: Partial<Record<z.core.$ZodIssue['code'], ViolationRule>> = {
   too_small: 'min-length',
@@ -72,7 +82,8 @@ const hasPath = (value: unknown, path: readonly PropertyKey[]): boolean => {
   return true;
 };
 
-const violationsOf = (error: z.core.$ZodError, input: unknown, prefix: string): Violation[] => {
+/** Turns zod's issues into violations that name the field (with `prefix`) and the rule. */
+export const violationsOf = (error: z.core.$ZodError, input: unknown, prefix: string): Violation[] => {
   const all = error.issues.flatMap((issue): Violation[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({
@@ -90,7 +101,7 @@ const violationsOf = (error: z.core.$ZodError, input: unknown, prefix: string): 
         {
           field,
           rule: 'type',
-          message: `must be ${issue.expected === 'object' ? 'a JSON object' : `a ${issue.expected}`}`,
+          message: `must be ${TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`}`,
         },
       ];
     }
@@ -102,8 +113,53 @@ const violationsOf = (error: z.core.$ZodError, input: unknown, prefix: string): 
   const seen = new Set<string>();
   return all.filter((v) => {
     const key = `${v.field}\u0000${v.rule}\u0000${v.message}`;
-    return seen.has(key) ? false : (seen.add(key), true);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
+};
+
+type SchemaOutput = z.infer<typeof stopRequestSchema>;
+
+/** The rules that span fields: one view or one scope, and a run guard only for one view. */
+const shapeViolations = (
+  data: Partial<Record<'TableName' | 'TableNames' | 'RunId', unknown>>,
+  prefix: string,
+) => {
+  const violations: Violation[] = [];
+  const has = (field: 'TableName' | 'TableNames' | 'RunId') => data[field] !== undefined;
+  if (!has('TableName') && !has('TableNames')) {
+    violations.push({
+      field: joinPath(prefix, ['TableName']),
+      rule: 'required',
+      message: 'is required (or TableNames, for a scope)',
+    });
+  }
+  if (has('TableName') && has('TableNames')) {
+    violations.push({
+      field: joinPath(prefix, ['TableNames']),
+      rule: 'value',
+      message: 'must not be given together with TableName',
+    });
+  }
+  if (has('TableNames') && has('RunId')) {
+    violations.push({
+      field: joinPath(prefix, ['RunId']),
+      rule: 'value',
+      message: 'applies to one table (TableName) only',
+    });
+  }
+  return violations;
+};
+
+const asStopRequest = (data: SchemaOutput): StopRequest | undefined => {
+  const { TableName, TableNames, RunId, ...base } = data;
+  if (TableName !== undefined && TableNames === undefined) {
+    return { ...base, TableName, ...(RunId !== undefined ? { RunId } : {}) };
+  }
+  if (TableNames !== undefined && TableName === undefined && RunId === undefined)
+    return { ...base, TableNames };
+  return undefined;
 };
 
 /** Checks a stop request object. `prefix` names where it sits in the message (`detail` inside an event). */
@@ -111,10 +167,14 @@ export const parseStopRequest = (
   input: unknown,
   prefix = '',
 ): { ok: true; request: StopRequest } | { ok: false; violations: Violation[] } => {
+  const shape = isRecord(input) ? shapeViolations(input, prefix) : [];
   const result = z.safeParse(stopRequestSchema, input);
-  return result.success
-    ? { ok: true, request: result.data }
-    : { ok: false, violations: violationsOf(result.error, input, prefix) };
+  const request = result.success ? asStopRequest(result.data) : undefined;
+  if (request && shape.length === 0) return { ok: true, request };
+  return {
+    ok: false,
+    violations: [...shape, ...(result.success ? [] : violationsOf(result.error, input, prefix))],
+  };
 };
 
 const envelopeViolations = (event: EventBridgeEnvelope): Violation[] => {
@@ -144,17 +204,8 @@ export const parseStopEvent = (event: unknown, prefix = ''): ParsedStopMessage =
 };
 
 /**
- * A Lambda asynchronous-invocation record, as the on-failure destination writes it to the dead-letter
- * queue: `requestPayload` is the event the function failed on.
- */
-const looksLikeInvocationRecord = (value: unknown): value is { requestPayload: unknown } =>
-  isRecord(value) && isRecord(value.requestContext) && 'requestPayload' in value;
-
-/**
- * Checks an SQS message body: a stop request, an EventBridge event whose `detail` is one (the shape an
- * EventBridge rule with the queue as target delivers), or a Lambda invocation record around such an
- * event (what the EventBridge function's on-failure destination parks), so every kind of message in the
- * dead-letter queue can be redriven to the stop queue.
+ * Checks an SQS message body that should be a stop request or a stop event (the shape an EventBridge rule
+ * with the queue as target delivers). The stop queue accepts more shapes: see `queue-message.ts`.
  */
 export const parseStopMessageBody = (body: string): ParsedStopMessage => {
   let value: unknown;
@@ -164,6 +215,5 @@ export const parseStopMessageBody = (body: string): ParsedStopMessage => {
     return { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] };
   }
   if (looksLikeEventBridgeEvent(value)) return parseStopEvent(value);
-  if (looksLikeInvocationRecord(value)) return parseStopEvent(value.requestPayload, 'requestPayload');
   return parseStopRequest(value);
 };

@@ -10,6 +10,7 @@
  *   dies mid-call from a hung connection (3 Glue attempts × 6 s + backoff ≈ 20 s).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
@@ -17,12 +18,14 @@ export interface AwsClients {
   readonly glue: GlueClient;
   readonly dynamoDb: DynamoDBClient;
   readonly sqs: SQSClient;
+  readonly eventBridge: EventBridgeClient;
 }
 
 export const RETRY_SETTINGS = {
   glue: { maxAttempts: 3, connectionTimeout: 2_000, requestTimeout: 6_000 },
   dynamoDb: { maxAttempts: 3, connectionTimeout: 1_000, requestTimeout: 3_000 },
   sqs: { maxAttempts: 3, connectionTimeout: 2_000, requestTimeout: 5_000 },
+  eventBridge: { maxAttempts: 3, connectionTimeout: 2_000, requestTimeout: 5_000 },
 } as const;
 
 const clientConfig = (settings: {
@@ -39,4 +42,5 @@ export const createAwsClients = (): AwsClients => ({
   glue: new GlueClient(clientConfig(RETRY_SETTINGS.glue)),
   dynamoDb: new DynamoDBClient(clientConfig(RETRY_SETTINGS.dynamoDb)),
   sqs: new SQSClient(clientConfig(RETRY_SETTINGS.sqs)),
+  eventBridge: new EventBridgeClient(clientConfig(RETRY_SETTINGS.eventBridge)),
 });

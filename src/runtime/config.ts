@@ -1,3 +1,5 @@
+import { parseRuntimePolicy, type RuntimePolicy } from '../policy/stack-config.ts';
+
 /**
  * The functions' configuration, read and checked once when the module loads. A missing or malformed
  * variable fails the cold start with its name, instead of failing every request later.
@@ -11,6 +13,14 @@ export interface StopConfig {
   readonly idempotencyExpirySeconds: number;
   readonly serviceName: string;
   readonly metricsNamespace: string;
+  /** The stop queue: scope requests are expanded into exact requests sent here. */
+  readonly stopQueueUrl: string;
+  /** The bus outcome events are published to. */
+  readonly outcomeEventBusName: string;
+  /** This instance's share of the stack's Glue request rate, per operation; absent = no client-side limit. */
+  readonly glueMaxRequestsPerSecond?: number;
+  /** The allow-list, stage-wide dry-run and cost guards (STOP_POLICY, generated from config/<stage>.json). */
+  readonly policy: RuntimePolicy;
 }
 
 /**
@@ -44,14 +54,40 @@ const positiveInteger = (env: Env, name: string, fallback: number): number => {
   return value;
 };
 
-export const loadConfig = (env: Env = process.env): StopConfig => ({
-  idempotencyTableName: required(env, 'IDEMPOTENCY_TABLE_NAME'),
-  deadLetterQueueUrl: required(env, 'DEAD_LETTER_QUEUE_URL'),
-  idempotencyExpirySeconds: positiveInteger(
-    env,
-    'IDEMPOTENCY_EXPIRY_SECONDS',
-    DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS,
-  ),
-  serviceName: env.POWERTOOLS_SERVICE_NAME?.trim() || 'glue-mv-stop',
-  metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'GlueMvStop',
-});
+const positiveNumber = (env: Env, name: string): number | undefined => {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0)) {
+    throw new ConfigurationError(`environment variable ${name} must be a positive number, got "${raw}"`);
+  }
+  return value;
+};
+
+const policy = (env: Env): RuntimePolicy => {
+  const json = required(env, 'STOP_POLICY');
+  try {
+    return parseRuntimePolicy(json, 'environment variable STOP_POLICY');
+  } catch (error) {
+    throw new ConfigurationError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+};
+
+export const loadConfig = (env: Env = process.env): StopConfig => {
+  const glueMaxRequestsPerSecond = positiveNumber(env, 'GLUE_MAX_REQUESTS_PER_SECOND');
+  return {
+    idempotencyTableName: required(env, 'IDEMPOTENCY_TABLE_NAME'),
+    deadLetterQueueUrl: required(env, 'DEAD_LETTER_QUEUE_URL'),
+    idempotencyExpirySeconds: positiveInteger(
+      env,
+      'IDEMPOTENCY_EXPIRY_SECONDS',
+      DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS,
+    ),
+    serviceName: env.POWERTOOLS_SERVICE_NAME?.trim() || 'glue-mv-stop',
+    metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'GlueMvStop',
+    stopQueueUrl: required(env, 'STOP_QUEUE_URL'),
+    outcomeEventBusName: env.OUTCOME_EVENT_BUS_NAME?.trim() || 'default',
+    ...(glueMaxRequestsPerSecond !== undefined ? { glueMaxRequestsPerSecond } : {}),
+    policy: policy(env),
+  };
+};

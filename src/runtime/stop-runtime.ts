@@ -3,34 +3,44 @@
  * build one at module scope; tests build their own with other clients or config.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { createDeadLetterParker } from '../adapters/dead-letter-parker.ts';
-import { createGlueStopper } from '../adapters/glue-stopper.ts';
+import { createGlueRefreshRuns } from '../adapters/glue-refresh-runs.ts';
 import { createIdempotentStop } from '../adapters/idempotent-stop.ts';
+import { createOutcomeEventPublisher } from '../adapters/outcome-events.ts';
 import { createOutcomeReporter } from '../adapters/outcome-reporter.ts';
+import { createRateLimiter, unlimited } from '../adapters/rate-limiter.ts';
+import { createStopRequestQueue } from '../adapters/stop-request-queue.ts';
 import type { StopDependencies } from '../stop/handle-stop-request.ts';
-import type { Trigger } from '../stop/outcome.ts';
-import type { OutcomeReporter } from '../stop/ports.ts';
+import type { StopOutcome, Trigger } from '../stop/outcome.ts';
+import type { OutcomePublisher, OutcomeReporter } from '../stop/ports.ts';
 import { type AwsClients, createAwsClients } from './clients.ts';
 import { loadConfig, type StopConfig } from './config.ts';
 
 export interface StopRuntime {
   readonly dependencies: StopDependencies;
+  readonly config: StopConfig;
   readonly logger: Logger;
+  readonly metrics: Pick<Metrics, 'addMetric'>;
   /** Call at the start of every invocation. */
   startInvocation(context: Context): void;
-  /** Call at the end of every invocation: flushes the invocation's metrics. */
-  endInvocation(): void;
+  /** Call at the end of every invocation: publishes its outcome events and flushes its metrics. */
+  endInvocation(): Promise<void>;
 }
 
 export interface StopRuntimeOptions {
   readonly trigger: Trigger;
   readonly config?: StopConfig;
   readonly clients?: AwsClients;
+  /** Replaces the EventBridge publisher of outcome events (tests). */
+  readonly publisher?: OutcomePublisher;
   /** Extra observer of every outcome (the local runner prints them); the log line and metric stay. */
   readonly onOutcome?: OutcomeReporter;
 }
+
+/** Metric counted when outcome events could not be published; the outcomes themselves stand. */
+export const OUTCOME_EVENTS_FAILED_METRIC = 'OutcomeEventsFailed';
 
 export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
   const config = options.config ?? loadConfig();
@@ -41,31 +51,58 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
     serviceName: config.serviceName,
     defaultDimensions: { trigger: options.trigger },
   });
+  const rate = config.glueMaxRequestsPerSecond;
+  const glue = createGlueRefreshRuns(clients.glue, {
+    limiters: rate
+      ? { stop: createRateLimiter(rate), list: createRateLimiter(rate) }
+      : { stop: unlimited, list: unlimited },
+  });
   const idempotentStop = createIdempotentStop({
-    stopper: createGlueStopper(clients.glue),
+    commands: {
+      stopper: glue,
+      runs: glue,
+      queue: createStopRequestQueue(clients.sqs, config.stopQueueUrl),
+      allow: config.policy.allow,
+    },
     dynamoDb: clients.dynamoDb,
     tableName: config.idempotencyTableName,
     expiresAfterSeconds: config.idempotencyExpirySeconds,
   });
+  const publisher =
+    options.publisher ?? createOutcomeEventPublisher(clients.eventBridge, config.outcomeEventBusName);
   const reportOutcome = createOutcomeReporter(logger, metrics);
+  // Final outcomes wait here for the end of the invocation, then go out ten per PutEvents call.
+  const unpublished: StopOutcome[] = [];
   const { onOutcome } = options;
   return {
+    config,
     logger,
+    metrics,
     dependencies: {
       executeStop: idempotentStop.execute,
       parker: createDeadLetterParker(clients.sqs, config.deadLetterQueueUrl),
-      report: onOutcome
-        ? (outcome) => {
-            reportOutcome(outcome);
-            onOutcome(outcome);
-          }
-        : reportOutcome,
+      policy: config.policy,
+      report: (outcome) => {
+        reportOutcome(outcome);
+        if (outcome.outcome !== 'retry') unpublished.push(outcome);
+        onOutcome?.(outcome);
+      },
     },
     startInvocation(context) {
       logger.addContext(context);
       idempotentStop.registerLambdaContext(context);
     },
-    endInvocation() {
+    async endInvocation() {
+      const batch = unpublished.splice(0);
+      if (batch.length > 0) {
+        try {
+          await publisher.publish(batch);
+        } catch (error) {
+          // The audit trail is best effort: a failure is logged and counted, the stops stand.
+          logger.error('outcome events not published', { error, count: batch.length });
+          metrics.addMetric(OUTCOME_EVENTS_FAILED_METRIC, MetricUnit.Count, batch.length);
+        }
+      }
       metrics.publishStoredMetrics();
     },
   };

@@ -3,10 +3,10 @@
  * Error codes are those the StopMaterializedViewRefreshTaskRun API page lists, plus the common errors.
  */
 import type { GlueFailure } from './errors.ts';
-import type { RejectionReason, RetryReason, TerminalOutcomeName } from './outcome.ts';
+import type { RejectionReason, RetryReason } from './outcome.ts';
 
 export type StopFailureClass =
-  | { readonly kind: 'terminal'; readonly outcome: Exclude<TerminalOutcomeName, 'stop-requested'> }
+  | { readonly kind: 'terminal'; readonly outcome: 'already-stopping' | 'not-running' }
   | { readonly kind: 'permanent'; readonly reason: RejectionReason }
   | { readonly kind: 'transient'; readonly reason: RetryReason };
 

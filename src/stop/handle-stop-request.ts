@@ -2,17 +2,27 @@
  * The stop policy, from a parsed message to exactly one outcome. Handlers call this once per request and
  * translate the outcome into their trigger's reply; every decision lives here.
  */
-import type { StopTarget } from '../request/contract.ts';
+
+import { checkAllowed } from '../policy/allow-list.ts';
+import type { RuntimePolicy } from '../policy/stack-config.ts';
+import type { ScopeTarget, StopRequest, StopTarget } from '../request/contract.ts';
 import { describeViolations, type ParsedStopMessage } from '../request/parse.ts';
 import { PermanentStopError, TransientStopError } from './errors.ts';
 import { type DeliveryIdentity, deriveIdempotencyKey } from './idempotency-key.ts';
-import type { StopOutcome, Trigger } from './outcome.ts';
-import type { OutcomeReporter, RejectedRequest, RejectedRequestParker, StopExecutor } from './ports.ts';
+import type { StopOutcome } from './outcome.ts';
+import type {
+  OutcomeReporter,
+  RejectedRequest,
+  RejectedRequestParker,
+  StopCommand,
+  StopExecutor,
+} from './ports.ts';
 
 export interface StopDependencies {
   readonly executeStop: StopExecutor;
   readonly parker: RejectedRequestParker;
   readonly report: OutcomeReporter;
+  readonly policy: Pick<RuntimePolicy, 'allow' | 'dryRun'>;
   readonly clock?: () => number;
 }
 
@@ -24,17 +34,73 @@ export interface IncomingStopRequest {
   readonly accountId: string;
   /** The message as it arrived, kept verbatim if the request is parked. */
   readonly original: string;
+  /**
+   * When the trigger received the request (SQS SentTimestamp, the event's time): a scope request without
+   * IssuedAt is treated as issued then, so its expansion never stops a refresh that started later.
+   */
+  readonly receivedAt?: string;
 }
 
-type OutcomeFields = Omit<StopOutcome, 'trigger' | 'durationMs' | 'messageId' | 'eventId' | 'replayed'> & {
-  readonly replayed?: boolean;
+type OutcomeFields = Omit<
+  StopOutcome,
+  'trigger' | 'durationMs' | 'messageId' | 'eventId' | 'replayed' | 'dryRun'
+> & { readonly replayed?: boolean; readonly dryRun?: boolean };
+
+const requestContext = (request: StopRequest, idempotencyKey: string) => ({
+  idempotencyKey,
+  ...(request.ParentIdempotencyKey !== undefined
+    ? { parentIdempotencyKey: request.ParentIdempotencyKey }
+    : {}),
+  ...(request.RequestedBy !== undefined ? { requestedBy: request.RequestedBy } : {}),
+  ...(request.Reason !== undefined ? { requestReason: request.Reason } : {}),
+});
+
+const commandFor = (
+  request: StopRequest,
+  accountId: string,
+  idempotencyKey: string,
+  dryRun: boolean,
+  receivedAt: string,
+): StopCommand => {
+  const catalogId = request.CatalogId ?? accountId;
+  if (request.TableNames !== undefined) {
+    const target: ScopeTarget = {
+      CatalogId: catalogId,
+      DatabaseName: request.DatabaseName,
+      TableNames: request.TableNames,
+    };
+    return {
+      kind: 'scope',
+      idempotencyKey,
+      target,
+      issuedAt: request.IssuedAt ?? receivedAt,
+      accountId,
+      dryRun,
+      ...(request.RequestedBy !== undefined ? { requestedBy: request.RequestedBy } : {}),
+      ...(request.Reason !== undefined ? { reason: request.Reason } : {}),
+    };
+  }
+  const target: StopTarget = {
+    CatalogId: catalogId,
+    DatabaseName: request.DatabaseName,
+    TableName: request.TableName,
+  };
+  return {
+    kind: 'table',
+    idempotencyKey,
+    target,
+    guard: {
+      ...(request.RunId !== undefined ? { runId: request.RunId } : {}),
+      ...(request.IssuedAt !== undefined ? { issuedAt: request.IssuedAt } : {}),
+    },
+    dryRun,
+  };
 };
 
-const triggerOf = (delivery: DeliveryIdentity): Trigger => delivery.kind;
-
 /**
- * Validates, stops at most once, classifies, parks refusals and reports the outcome.
- * Resolves with the outcome in every case; `retry` means the trigger must deliver the request again.
+ * Validates, applies the allow-list, runs the command at most once, classifies, parks refusals and
+ * reports the outcome. Resolves with the outcome in every case; `retry` means the trigger must deliver
+ * the request again.
  */
 export const handleStopRequest = async (
   incoming: IncomingStopRequest,
@@ -44,14 +110,18 @@ export const handleStopRequest = async (
   const startedAt = clock();
   const { delivery, parsed } = incoming;
   const eventId = parsed.eventId ?? delivery.eventId;
+  const ids = {
+    ...(delivery.kind === 'sqs' ? { messageId: delivery.messageId } : {}),
+    ...(eventId !== undefined ? { eventId } : {}),
+  };
 
   const finish = (fields: OutcomeFields): StopOutcome => {
     const outcome: StopOutcome = {
       ...fields,
       replayed: fields.replayed ?? false,
-      trigger: triggerOf(delivery),
-      ...(delivery.kind === 'sqs' ? { messageId: delivery.messageId } : {}),
-      ...(eventId !== undefined ? { eventId } : {}),
+      dryRun: fields.dryRun ?? false,
+      trigger: delivery.kind,
+      ...ids,
       durationMs: clock() - startedAt,
     };
     deps.report(outcome);
@@ -63,13 +133,7 @@ export const handleStopRequest = async (
     fields: Omit<OutcomeFields, 'outcome' | 'reason' | 'detail'>,
   ): Promise<StopOutcome> => {
     try {
-      await deps.parker.park({
-        ...rejection,
-        original: incoming.original,
-        trigger: triggerOf(delivery),
-        ...(delivery.kind === 'sqs' ? { messageId: delivery.messageId } : {}),
-        ...(eventId !== undefined ? { eventId } : {}),
-      });
+      await deps.parker.park({ ...rejection, original: incoming.original, trigger: delivery.kind, ...ids });
     } catch (error) {
       // Never drop a refused request: if it cannot be parked, it goes back to the trigger.
       return finish({
@@ -79,43 +143,59 @@ export const handleStopRequest = async (
         detail: `could not park a ${rejection.reason} request: ${String(error)}`,
       });
     }
-    return finish({ ...fields, outcome: 'rejected', reason: rejection.reason, detail: rejection.detail });
+    return finish({
+      ...fields,
+      outcome: rejection.outcome,
+      reason: rejection.reason,
+      detail: rejection.detail,
+    });
   };
 
   if (!parsed.ok) {
+    const detail = describeViolations(parsed.violations);
     return park(
-      {
-        reason: 'invalid-request',
-        detail: describeViolations(parsed.violations),
-        violations: parsed.violations,
-      },
+      { outcome: 'rejected', reason: 'invalid-request', detail, violations: parsed.violations },
       {},
     );
   }
 
   const { request } = parsed;
-  const target: StopTarget = {
-    CatalogId: request.CatalogId ?? incoming.accountId,
-    DatabaseName: request.DatabaseName,
-    TableName: request.TableName,
-  };
-  const idempotencyKey = deriveIdempotencyKey(request.IdempotencyKey, {
+  const catalogId = request.CatalogId ?? incoming.accountId;
+  const dryRun = request.DryRun === true || deps.policy.dryRun;
+  // A dry run must not use up the key: the real request that follows a rehearsal still acts.
+  const idempotencyKey = `${dryRun ? 'dry-run:' : ''}${deriveIdempotencyKey(request.IdempotencyKey, {
     ...delivery,
-    ...(eventId !== undefined ? { eventId } : {}),
-  });
+    ...(eventId ? { eventId } : {}),
+  })}`;
+  const receivedAt = incoming.receivedAt ?? new Date(startedAt).toISOString();
+  const command = commandFor(request, incoming.accountId, idempotencyKey, dryRun, receivedAt);
   const context = {
-    target,
-    idempotencyKey,
-    ...(request.RequestedBy !== undefined ? { requestedBy: request.RequestedBy } : {}),
-    ...(request.Reason !== undefined ? { requestReason: request.Reason } : {}),
+    ...requestContext(request, idempotencyKey),
+    ...(command.kind === 'table' ? { target: command.target } : { scope: command.target }),
+    dryRun,
   };
 
-  let recorded: Awaited<ReturnType<StopDependencies['executeStop']>>;
+  const verdict = checkAllowed(deps.policy.allow, incoming.accountId, {
+    CatalogId: catalogId,
+    DatabaseName: request.DatabaseName,
+    ...(request.TableName !== undefined ? { TableName: request.TableName } : {}),
+  });
+  if (!verdict.allowed) {
+    return park(
+      { outcome: 'not-allowed', reason: verdict.reason, detail: verdict.detail, idempotencyKey },
+      context,
+    );
+  }
+
+  let recorded: Awaited<ReturnType<StopExecutor>>;
   try {
-    recorded = await deps.executeStop({ idempotencyKey, target });
+    recorded = await deps.executeStop(command);
   } catch (error) {
     if (error instanceof PermanentStopError) {
-      return park({ reason: error.reason, detail: error.message, idempotencyKey }, context);
+      return park(
+        { outcome: 'rejected', reason: error.reason, detail: error.message, idempotencyKey },
+        context,
+      );
     }
     const retry =
       error instanceof TransientStopError
@@ -123,5 +203,12 @@ export const handleStopRequest = async (
         : new TransientStopError('unexpected-error', String(error), { cause: error });
     return finish({ ...context, outcome: 'retry', reason: retry.reason, detail: retry.message });
   }
-  return finish({ ...context, outcome: recorded.result, replayed: recorded.replayed });
+  return finish({
+    ...context,
+    outcome: recorded.result,
+    replayed: recorded.replayed,
+    ...(recorded.runId !== undefined ? { runId: recorded.runId } : {}),
+    ...(recorded.queued !== undefined ? { queued: recorded.queued } : {}),
+    ...(recorded.detail !== undefined ? { detail: recorded.detail } : {}),
+  });
 };

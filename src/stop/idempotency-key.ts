@@ -4,7 +4,7 @@
  */
 export type DeliveryIdentity =
   | { readonly kind: 'sqs'; readonly messageId: string; readonly eventId?: string }
-  | { readonly kind: 'eventbridge'; readonly eventId: string };
+  | { readonly kind: 'eventbridge' | 'alarm' | 'schedule'; readonly eventId: string };
 
 /**
  * The producer's own key when it gave one, else the EventBridge event id (the same event delivered
@@ -13,6 +13,6 @@ export type DeliveryIdentity =
  */
 export const deriveIdempotencyKey = (requestKey: string | undefined, delivery: DeliveryIdentity): string => {
   if (requestKey !== undefined) return `key:${requestKey}`;
-  if (delivery.kind === 'eventbridge') return `event:${delivery.eventId}`;
+  if (delivery.kind !== 'sqs') return `event:${delivery.eventId}`;
   return delivery.eventId !== undefined ? `event:${delivery.eventId}` : `message:${delivery.messageId}`;
 };

@@ -1,24 +1,42 @@
-import type { StopTarget } from '../request/contract.ts';
+import type { ScopeTarget, StopTarget } from '../request/contract.ts';
 
 /**
- * Every stop request ends in exactly one of these. The first three are terminal successes: Glue either
- * accepted the stop or told us there is nothing (left) to stop.
+ * Every request ends in exactly one of these. The first six are recorded by the idempotency layer and
+ * finish the request; `not-allowed` and `rejected` park it in the dead-letter queue; `retry` hands it
+ * back to its trigger.
  */
-export const OUTCOMES = ['stop-requested', 'already-stopping', 'not-running', 'rejected', 'retry'] as const;
+export const OUTCOMES = [
+  'stop-requested',
+  'already-stopping',
+  'not-running',
+  'skipped',
+  'dry-run',
+  'expanded',
+  'not-allowed',
+  'rejected',
+  'retry',
+] as const;
 export type OutcomeName = (typeof OUTCOMES)[number];
 
-/** The outcomes that finish a request without it being parked or retried. */
-export type TerminalOutcomeName = Extract<OutcomeName, 'stop-requested' | 'already-stopping' | 'not-running'>;
+/** Outcomes that finish a request and are kept in the idempotency record. */
+export type RecordedOutcomeName = Extract<
+  OutcomeName,
+  'stop-requested' | 'already-stopping' | 'not-running' | 'skipped' | 'dry-run' | 'expanded'
+>;
 
-export type Trigger = 'sqs' | 'eventbridge';
+/** How the request reached the functions. */
+export type Trigger = 'sqs' | 'eventbridge' | 'alarm' | 'schedule';
 
-/** Why a request was parked in the dead-letter queue. Never retried: retrying cannot change the answer. */
+/** Why a request was parked as `rejected`. Never retried: retrying cannot change the answer. */
 export type RejectionReason =
   | 'invalid-request'
   | 'glue-invalid-input'
   | 'glue-access-denied'
   | 'table-not-found'
   | 'idempotency-key-reused';
+
+/** Why a request was parked as `not-allowed`: it lies outside the stage's allow-list. */
+export type NotAllowedReason = 'catalog-not-allowed' | 'database-not-allowed' | 'table-not-allowed';
 
 /** Why a request will be tried again (SQS redelivery or Lambda's async retries). */
 export type RetryReason =
@@ -30,25 +48,48 @@ export type RetryReason =
   | 'duplicate-in-progress'
   | 'idempotency-store-unavailable'
   | 'dead-letter-queue-unavailable'
+  | 'fan-out-incomplete'
   | 'unexpected-error';
 
-/** What a terminal stop left in the idempotency store; replays of the same request return it unchanged. */
+export const RECORDED_OUTCOMES: readonly RecordedOutcomeName[] = [
+  'stop-requested',
+  'already-stopping',
+  'not-running',
+  'skipped',
+  'dry-run',
+  'expanded',
+];
+
+/** What a finished request left in the idempotency store; replays of the same request return it unchanged. */
 export interface RecordedStop {
-  readonly result: TerminalOutcomeName;
-  /** ISO-8601 time Glue answered. */
+  readonly result: RecordedOutcomeName;
+  /** ISO-8601 time the result was decided. */
   readonly decidedAt: string;
+  /** The run that was stopped, skipped or would have been stopped, when known. */
+  readonly runId?: string;
+  readonly runStartedAt?: string;
+  /** `expanded`: how many exact stop requests were queued. */
+  readonly queued?: number;
+  readonly detail?: string;
 }
 
-/** The plain-data account of one request: logged once, counted once, returned to the caller. */
+/** The plain-data account of one request: logged once, counted once, published once, returned. */
 export interface StopOutcome {
   readonly outcome: OutcomeName;
   readonly trigger: Trigger;
-  /** `rejected` / `retry` only: a stable code. */
-  readonly reason?: RejectionReason | RetryReason;
-  /** Human-readable detail: which field broke which rule, or what the service said. */
+  /** `not-allowed`, `rejected` and `retry` only: a stable code. */
+  readonly reason?: RejectionReason | NotAllowedReason | RetryReason;
+  /** Human-readable detail: which field broke which rule, what Glue said, which run was skipped. */
   readonly detail?: string;
+  /** One view (exact requests) ... */
   readonly target?: StopTarget;
+  /** ... or a scope (scope requests). */
+  readonly scope?: ScopeTarget;
+  readonly runId?: string;
+  readonly queued?: number;
+  readonly dryRun: boolean;
   readonly idempotencyKey?: string;
+  readonly parentIdempotencyKey?: string;
   /** True when the outcome was answered from the idempotency store without calling Glue. */
   readonly replayed: boolean;
   readonly requestedBy?: string;
@@ -57,3 +98,22 @@ export interface StopOutcome {
   readonly eventId?: string;
   readonly durationMs: number;
 }
+
+/** Checks a value read back from the idempotency store before it is trusted as a result. */
+export const toRecordedStop = (value: unknown): RecordedStop | undefined => {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const { result, decidedAt, runId, runStartedAt, queued, detail } = record;
+  if (!RECORDED_OUTCOMES.some((name) => name === result) || typeof decidedAt !== 'string') return undefined;
+  const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
+  if (!optionalString(runId) || !optionalString(runStartedAt) || !optionalString(detail)) return undefined;
+  if (queued !== undefined && typeof queued !== 'number') return undefined;
+  return {
+    result: result as RecordedOutcomeName,
+    decidedAt,
+    ...(typeof runId === 'string' ? { runId } : {}),
+    ...(typeof runStartedAt === 'string' ? { runStartedAt } : {}),
+    ...(typeof queued === 'number' ? { queued } : {}),
+    ...(typeof detail === 'string' ? { detail } : {}),
+  };
+};

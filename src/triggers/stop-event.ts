@@ -11,6 +11,12 @@ import { StopRetryError } from '../stop/errors.ts';
 import { handleStopRequest } from '../stop/handle-stop-request.ts';
 import type { StopOutcome } from '../stop/outcome.ts';
 
+/** When the event happened: a scope request without IssuedAt counts as issued then. */
+export const eventTime = (event: { time?: unknown }): { receivedAt?: string } => {
+  const millis = typeof event?.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  return Number.isFinite(millis) ? { receivedAt: new Date(millis).toISOString() } : {};
+};
+
 export const createStopEventHandler =
   (runtime: StopRuntime) =>
   async (event: EventBridgeEvent<string, unknown>, context: Context): Promise<StopOutcome> => {
@@ -26,12 +32,13 @@ export const createStopEventHandler =
           },
           accountId: accountIdOf(context),
           original: JSON.stringify(event),
+          ...eventTime(event),
         },
         runtime.dependencies,
       );
       if (outcome.outcome === 'retry') throw new StopRetryError(outcome);
       return outcome;
     } finally {
-      runtime.endInvocation();
+      await runtime.endInvocation();
     }
   };

@@ -9,7 +9,17 @@ const STOP = 'StopMaterializedViewRefreshTaskRun';
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ glue: { deny: (request) => request.databaseName === 'restricted' } });
+  h = await startHarness({
+    glue: { deny: (request) => request.databaseName === 'restricted' },
+    policy: {
+      allow: [
+        { database: '*', tables: ['*'] },
+        { catalogId: '111122223333', database: 'sales', tables: ['*'] },
+      ],
+      dryRun: false,
+      costGuards: [],
+    },
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -38,7 +48,7 @@ describe('EventBridge handler outcomes', () => {
     expect(h.local.glue.getRun(runId)?.status).toBe('STOPPED');
   });
 
-  it('stops in an explicitly named catalog', async () => {
+  it('stops in another catalog only when an allow rule names it', async () => {
     h.local.glue.seedRun({ catalogId: '111122223333', databaseName: 'sales', tableName: 'daily_mv' });
 
     const outcome = await h.eventHandler(
@@ -47,6 +57,16 @@ describe('EventBridge handler outcomes', () => {
     );
 
     expect(outcome).toMatchObject({ outcome: 'stop-requested', target: { CatalogId: '111122223333' } });
+  });
+
+  it("refuses another account's catalog that no allow rule names, without calling Glue", async () => {
+    const outcome = await h.eventHandler(
+      stopEvent({ CatalogId: '444455556666', DatabaseName: 'sales', TableName: 'daily_mv' }),
+      lambdaContext(),
+    );
+
+    expect(outcome).toMatchObject({ outcome: 'not-allowed', reason: 'catalog-not-allowed' });
+    expect(h.local.glue.callCount()).toBe(0);
   });
 
   it.each([

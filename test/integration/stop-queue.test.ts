@@ -80,7 +80,7 @@ describe('SQS handler outcomes', () => {
     const attributes = parked?.MessageAttributes ?? {};
     expect(attributes['glue-mv-stop.reason']?.StringValue).toBe('invalid-request');
     expect(attributes['glue-mv-stop.detail']?.StringValue).toBe(
-      'TableName: is required (required); Tablename: is not a field of the stop request (unknown-field)',
+      'TableName: is required (or TableNames, for a scope) (required); Tablename: is not a field of the stop request (unknown-field)',
     );
     expect(attributes['glue-mv-stop.message-id']?.StringValue).toBe(record.messageId);
     expect(h.outcomes).toMatchObject([{ outcome: 'rejected', reason: 'invalid-request' }]);
@@ -217,7 +217,10 @@ describe('SQS handler on messages redriven from the dead-letter queue', () => {
     await h.queueHandler(sqsEvent(record), lambdaContext());
 
     expect(h.outcomes).toMatchObject([
-      { outcome: 'rejected', detail: 'requestPayload.detail.TableName: is required (required)' },
+      {
+        outcome: 'rejected',
+        detail: 'requestPayload.detail.TableName: is required (or TableNames, for a scope) (required)',
+      },
     ]);
   });
 });

@@ -1,13 +1,16 @@
 /**
  * Both real handlers wired to local AWS stand-ins, with every outcome captured for assertions.
  */
-import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../../src/runtime/clients.ts';
 import type { StopConfig } from '../../src/runtime/config.ts';
 import { createStopRuntime } from '../../src/runtime/stop-runtime.ts';
 import type { StopOutcome } from '../../src/stop/outcome.ts';
+import { createStopAlarmHandler } from '../../src/triggers/stop-alarm.ts';
 import { createStopEventHandler } from '../../src/triggers/stop-event.ts';
 import { createStopQueueHandler } from '../../src/triggers/stop-queue.ts';
+import { createStopScheduleHandler } from '../../src/triggers/stop-schedule.ts';
+import { drainQueue, type EventSourceOptions, type EventSourceReport } from './event-source.ts';
 import { type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.ts';
 
 export interface Harness {
@@ -15,14 +18,31 @@ export interface Harness {
   readonly outcomes: StopOutcome[];
   readonly queueHandler: ReturnType<typeof createStopQueueHandler>;
   readonly eventHandler: ReturnType<typeof createStopEventHandler>;
-  /** Builds another pair of handlers, e.g. with clients pointing somewhere unreachable. */
-  handlers(options?: { clients?: AwsClients; config?: Partial<StopConfig> }): {
-    queueHandler: ReturnType<typeof createStopQueueHandler>;
-    eventHandler: ReturnType<typeof createStopEventHandler>;
-  };
+  readonly alarmHandler: ReturnType<typeof createStopAlarmHandler>;
+  readonly scheduleHandler: ReturnType<typeof createStopScheduleHandler>;
+  /** Builds another set of handlers, e.g. with clients pointing somewhere unreachable. */
+  handlers(options?: { clients?: AwsClients; config?: Partial<StopConfig> }): Handlers;
   /** Drains the dead-letter queue (attributes included). */
   takeDeadLetters(): Promise<Message[]>;
+  /** Sends a message body to the stop queue, as a producer would. */
+  sendToStopQueue(body: unknown): Promise<void>;
+  /**
+   * Runs the stop queue through the SQS trigger code like Lambda's event source mapping, until it is
+   * empty: each concurrent instance gets its own runtime (clients, rate limiter), as Lambda instances do.
+   */
+  drainStopQueue(
+    options?: Partial<
+      Pick<EventSourceOptions, 'batchSize' | 'maximumConcurrency' | 'visibilityTimeoutSeconds' | 'timeoutMs'>
+    >,
+  ): Promise<EventSourceReport>;
   close(): Promise<void>;
+}
+
+interface Handlers {
+  queueHandler: ReturnType<typeof createStopQueueHandler>;
+  eventHandler: ReturnType<typeof createStopEventHandler>;
+  alarmHandler: ReturnType<typeof createStopAlarmHandler>;
+  scheduleHandler: ReturnType<typeof createStopScheduleHandler>;
 }
 
 export const startHarness = async (options: LocalAwsOptions = {}): Promise<Harness> => {
@@ -37,6 +57,8 @@ export const startHarness = async (options: LocalAwsOptions = {}): Promise<Harne
     return {
       queueHandler: createStopQueueHandler(createStopRuntime({ trigger: 'sqs', ...common })),
       eventHandler: createStopEventHandler(createStopRuntime({ trigger: 'eventbridge', ...common })),
+      alarmHandler: createStopAlarmHandler(createStopRuntime({ trigger: 'alarm', ...common })),
+      scheduleHandler: createStopScheduleHandler(createStopRuntime({ trigger: 'schedule', ...common })),
     };
   };
   const sqs = new SQSClient({ endpoint: local.sqsEndpoint });
@@ -45,6 +67,25 @@ export const startHarness = async (options: LocalAwsOptions = {}): Promise<Harne
     outcomes,
     ...handlers(),
     handlers,
+    async sendToStopQueue(body) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: local.stopQueueUrl,
+          MessageBody: typeof body === 'string' ? body : JSON.stringify(body),
+        }),
+      );
+    },
+    drainStopQueue(options = {}) {
+      return drainQueue({
+        queueUrl: local.stopQueueUrl,
+        sqsEndpoint: local.sqsEndpoint,
+        deadLetterQueueUrl: local.deadLetterQueueUrl,
+        visibilityTimeoutSeconds: 1,
+        idleMs: 300,
+        ...options,
+        handlerFor: () => handlers().queueHandler,
+      });
+    },
     async takeDeadLetters() {
       const messages: Message[] = [];
       for (;;) {

@@ -7,15 +7,25 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
+import type { RuntimePolicy } from '../../src/policy/stack-config.ts';
 import type { StopConfig } from '../../src/runtime/config.ts';
+import { type EventBridgeEmulator, startEventBridgeEmulator } from '../emulator/eventbridge-emulator.ts';
 import { type GlueEmulator, type GlueEmulatorOptions, startGlueEmulator } from '../emulator/glue-emulator.ts';
 
 export const LOCAL_ACCOUNT_ID = '123456789012';
 export const LOCAL_REGION = 'us-east-1';
 const IDEMPOTENCY_TABLE = 'glue-mv-stop-idempotency';
 
+/** Tests default to allowing every database of the local account; guardrail tests pass their own. */
+export const ALLOW_ALL_LOCAL: RuntimePolicy = {
+  allow: [{ database: '*', tables: ['*'] }],
+  dryRun: false,
+  costGuards: [],
+};
+
 export interface LocalAws {
   readonly glue: GlueEmulator;
+  readonly eventBridge: EventBridgeEmulator;
   readonly dynamoDbEndpoint: string;
   readonly sqsEndpoint: string;
   readonly stopQueueUrl: string;
@@ -45,12 +55,17 @@ export const createIdempotencyTable = async (client: DynamoDBClient, tableName: 
 
 export interface LocalAwsOptions {
   readonly glue?: GlueEmulatorOptions;
+  /** The functions' allow-list, dry-run and cost guards. Default: everything in the local account. */
+  readonly policy?: RuntimePolicy;
+  readonly glueMaxRequestsPerSecond?: number;
   /** Also export the endpoints and credentials into `process.env` (default true). */
   readonly exportEnv?: boolean;
 }
 
 export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<LocalAws> => {
   const glue = await startGlueEmulator({ accountId: LOCAL_ACCOUNT_ID, ...options.glue });
+  const eventBridge = await startEventBridgeEmulator({ host: '127.0.0.1' });
+  const policy = options.policy ?? ALLOW_ALL_LOCAL;
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynamoDbEndpoint = await listen(dynamoServer);
   const sqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false, defaultRegion: LOCAL_REGION });
@@ -67,8 +82,15 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     AWS_ENDPOINT_URL_GLUE: glue.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint,
     AWS_ENDPOINT_URL_SQS: sqs.address,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
     IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
     DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
+    STOP_QUEUE_URL: stopQueueUrl,
+    OUTCOME_EVENT_BUS_NAME: 'default',
+    STOP_POLICY: JSON.stringify(policy),
+    ...(options.glueMaxRequestsPerSecond
+      ? { GLUE_MAX_REQUESTS_PER_SECOND: String(options.glueMaxRequestsPerSecond) }
+      : {}),
   };
   if (options.exportEnv ?? true) Object.assign(process.env, env);
 
@@ -82,6 +104,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
 
   return {
     glue,
+    eventBridge,
     dynamoDbEndpoint,
     sqsEndpoint: sqs.address,
     stopQueueUrl,
@@ -92,11 +115,18 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
       idempotencyExpirySeconds: 3600,
       serviceName: 'glue-mv-stop',
       metricsNamespace: 'GlueMvStop',
+      stopQueueUrl,
+      outcomeEventBusName: 'default',
+      ...(options.glueMaxRequestsPerSecond
+        ? { glueMaxRequestsPerSecond: options.glueMaxRequestsPerSecond }
+        : {}),
+      policy,
     },
     env,
     async close() {
       await Promise.all([
         glue.close(),
+        eventBridge.close(),
         sqs.stop(),
         new Promise<void>((resolve) => {
           dynamoServer.close(() => resolve());

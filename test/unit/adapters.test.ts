@@ -8,19 +8,35 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
+  EventBridgeClient,
+  InternalException,
+  PutEventsCommand,
+  type PutEventsCommandInput,
+  type PutEventsResponse,
+} from '@aws-sdk/client-eventbridge';
+import {
   AccessDeniedException,
   EntityNotFoundException,
   GlueClient,
   GlueServiceException,
   InternalServiceException,
   InvalidInputException,
+  ListMaterializedViewRefreshTaskRunsCommand,
   MaterializedViewRefreshTaskNotRunningException,
+  type MaterializedViewRefreshTaskRun,
   MaterializedViewRefreshTaskStoppingException,
   OperationTimeoutException,
   StopMaterializedViewRefreshTaskRunCommand,
   ThrottlingException,
 } from '@aws-sdk/client-glue';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  RequestThrottled,
+  SendMessageBatchCommand,
+  type SendMessageBatchCommandInput,
+  type SendMessageBatchResult,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -29,43 +45,63 @@ import {
   PARKED_ATTRIBUTES,
   parkedMessageAttributes,
 } from '../../src/adapters/dead-letter-parker.ts';
-import { createGlueStopper, toGlueFailure } from '../../src/adapters/glue-stopper.ts';
+import { createGlueRefreshRuns, toGlueFailure } from '../../src/adapters/glue-refresh-runs.ts';
 import { createIdempotentStop } from '../../src/adapters/idempotent-stop.ts';
+import {
+  createOutcomeEventPublisher,
+  OUTCOME_EVENT_DETAIL_TYPE,
+  OUTCOME_EVENT_SOURCE,
+  OutcomePublishError,
+  outcomeEventDetail,
+} from '../../src/adapters/outcome-events.ts';
 import {
   createOutcomeReporter,
   OUTCOME_METRICS,
   REPLAYED_METRIC,
 } from '../../src/adapters/outcome-reporter.ts';
+import { createRateLimiter, type RateLimiter, unlimited } from '../../src/adapters/rate-limiter.ts';
+import { createStopRequestQueue } from '../../src/adapters/stop-request-queue.ts';
+import type { TableStopRequest } from '../../src/request/contract.ts';
 import { describeViolations, parseStopMessageBody } from '../../src/request/parse.ts';
 import { classifyGlueFailure } from '../../src/stop/classify.ts';
 import { GlueCallError, PermanentStopError, TransientStopError } from '../../src/stop/errors.ts';
 import { OUTCOMES, type StopOutcome } from '../../src/stop/outcome.ts';
-import type { RefreshStopper, RejectedRequest, StopCommand } from '../../src/stop/ports.ts';
-import { lambdaContext, stopTarget } from './support/records.ts';
+import type {
+  ActiveRun,
+  RefreshStopper,
+  RejectedRequest,
+  RunLister,
+  StopCommand,
+  StopRequestQueue,
+} from '../../src/stop/ports.ts';
+import type { CommandDependencies } from '../../src/stop/run-command.ts';
+import {
+  activeRun,
+  FUNCTION_ACCOUNT_ID,
+  lambdaContext,
+  OTHER_RUN_ID,
+  RUN_ID,
+  rejectionOf,
+  scopeTarget,
+  stopTarget,
+} from './support/records.ts';
 
 const REGION = { region: 'us-east-1' };
 const glueMock = mockClient(GlueClient);
 const sqsMock = mockClient(SQSClient);
 const dynamoDbMock = mockClient(DynamoDBClient);
+const eventBridgeMock = mockClient(EventBridgeClient);
 const glue = new GlueClient(REGION);
 const sqs = new SQSClient(REGION);
 const dynamoDb = new DynamoDBClient(REGION);
+const eventBridge = new EventBridgeClient(REGION);
 
 beforeEach(() => {
   glueMock.reset();
   sqsMock.reset();
   dynamoDbMock.reset();
+  eventBridgeMock.reset();
 });
-
-/** What the promise rejected with; fails the test if it resolved. */
-const rejectionOf = async (promise: Promise<unknown>): Promise<unknown> => {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-};
 
 /** The GlueCallError the stopper rejected with; fails the test on anything else. */
 const glueCallErrorOf = async (promise: Promise<unknown>): Promise<GlueCallError> => {
@@ -80,12 +116,12 @@ const answered = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } })
 /** The characters SQS accepts in a message body and in String attribute values. */
 const SQS_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
-describe('Glue stopper (StopMaterializedViewRefreshTaskRun)', () => {
+describe('Glue adapter: stopRefresh (StopMaterializedViewRefreshTaskRun)', () => {
   it('sends exactly the three target fields, even when the target object carries more', async () => {
     glueMock.on(StopMaterializedViewRefreshTaskRunCommand).resolves({});
     const widerTarget = { ...stopTarget({ TableName: 'daily_mv' }), IdempotencyKey: 'k', Reason: 'r' };
 
-    await createGlueStopper(glue).stopRefresh(widerTarget);
+    await createGlueRefreshRuns(glue).stopRefresh(widerTarget);
 
     const calls = glueMock.commandCalls(StopMaterializedViewRefreshTaskRunCommand);
     expect(calls.map((call) => call.args[0].input)).toStrictEqual([
@@ -150,7 +186,7 @@ describe('Glue stopper (StopMaterializedViewRefreshTaskRun)', () => {
       const thrown = exception();
       glueMock.on(StopMaterializedViewRefreshTaskRunCommand).rejects(thrown);
 
-      const error = await glueCallErrorOf(createGlueStopper(glue).stopRefresh(stopTarget()));
+      const error = await glueCallErrorOf(createGlueRefreshRuns(glue).stopRefresh(stopTarget()));
 
       expect(error.failure).toStrictEqual({ code, message: thrown.message, httpStatusCode: status });
       expect(error.cause).toBe(thrown);
@@ -167,7 +203,7 @@ describe('Glue stopper (StopMaterializedViewRefreshTaskRun)', () => {
     });
     glueMock.on(StopMaterializedViewRefreshTaskRunCommand).rejects(reset);
 
-    const error = await glueCallErrorOf(createGlueStopper(glue).stopRefresh(stopTarget()));
+    const error = await glueCallErrorOf(createGlueRefreshRuns(glue).stopRefresh(stopTarget()));
 
     expect(error.failure).toStrictEqual({ code: 'ECONNRESET', message: 'socket hang up' });
     expect(error.cause).toBe(reset);
@@ -210,6 +246,261 @@ describe('Glue stopper (StopMaterializedViewRefreshTaskRun)', () => {
   });
 });
 
+describe('Glue adapter: activeRuns (ListMaterializedViewRefreshTaskRuns)', () => {
+  const START = new Date('2026-11-29T01:30:00.000Z');
+
+  const glueRun = (
+    overrides: Partial<MaterializedViewRefreshTaskRun> = {},
+  ): MaterializedViewRefreshTaskRun => ({
+    CustomerId: FUNCTION_ACCOUNT_ID,
+    MaterializedViewRefreshTaskRunId: RUN_ID,
+    CatalogId: FUNCTION_ACCOUNT_ID,
+    DatabaseName: 'sales',
+    TableName: 'daily_mv',
+    Role: `arn:aws:iam::${FUNCTION_ACCOUNT_ID}:role/glue-mv-refresh`,
+    Status: 'RUNNING',
+    CreationTime: START,
+    StartTime: START,
+    RefreshType: 'FULL',
+    ...overrides,
+  });
+
+  const listInputs = () =>
+    glueMock.commandCalls(ListMaterializedViewRefreshTaskRunsCommand).map((call) => call.args[0].input);
+
+  it('asks for the database with the largest page, and for one table only when given one', async () => {
+    glueMock.on(ListMaterializedViewRefreshTaskRunsCommand).resolves({ MaterializedViewRefreshTaskRuns: [] });
+    const runs = createGlueRefreshRuns(glue);
+
+    await runs.activeRuns({ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' });
+    await runs.activeRuns({ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName: 'daily_mv' });
+
+    expect(listInputs()).toStrictEqual([
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', MaxResults: 1000 },
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName: 'daily_mv', MaxResults: 1000 },
+    ]);
+  });
+
+  it('follows NextToken across pages and merges them, passing each token back', async () => {
+    glueMock
+      .on(ListMaterializedViewRefreshTaskRunsCommand)
+      .resolvesOnce({
+        MaterializedViewRefreshTaskRuns: [glueRun({ TableName: 'a_mv' })],
+        NextToken: 'page-2',
+      })
+      .resolvesOnce({
+        MaterializedViewRefreshTaskRuns: [glueRun({ TableName: 'b_mv' })],
+        NextToken: 'page-3',
+      })
+      .resolvesOnce({ MaterializedViewRefreshTaskRuns: [glueRun({ TableName: 'c_mv' })] });
+
+    const active = await createGlueRefreshRuns(glue).activeRuns({
+      CatalogId: FUNCTION_ACCOUNT_ID,
+      DatabaseName: 'sales',
+    });
+
+    expect(active.map((run) => run.tableName)).toEqual(['a_mv', 'b_mv', 'c_mv']);
+    expect(listInputs().map((input) => input.NextToken)).toEqual([undefined, 'page-2', 'page-3']);
+  });
+
+  it('stops paging at an empty NextToken', async () => {
+    glueMock
+      .on(ListMaterializedViewRefreshTaskRunsCommand)
+      .resolves({ MaterializedViewRefreshTaskRuns: [glueRun()], NextToken: '' });
+
+    const active = await createGlueRefreshRuns(glue).activeRuns({
+      CatalogId: FUNCTION_ACCOUNT_ID,
+      DatabaseName: 'sales',
+    });
+
+    expect(active).toHaveLength(1);
+    expect(listInputs()).toHaveLength(1);
+  });
+
+  it('reduces each STARTING or RUNNING run to plain data, with StartTime as ISO-8601', async () => {
+    glueMock.on(ListMaterializedViewRefreshTaskRunsCommand).resolves({
+      MaterializedViewRefreshTaskRuns: [
+        glueRun(),
+        glueRun({ MaterializedViewRefreshTaskRunId: OTHER_RUN_ID, TableName: 'b_mv', Status: 'STARTING' }),
+      ],
+    });
+
+    const active = await createGlueRefreshRuns(glue).activeRuns({
+      CatalogId: FUNCTION_ACCOUNT_ID,
+      DatabaseName: 'sales',
+    });
+
+    expect(active).toStrictEqual([
+      activeRun({
+        runId: RUN_ID,
+        tableName: 'daily_mv',
+        status: 'RUNNING',
+        startedAt: '2026-11-29T01:30:00.000Z',
+      }),
+      activeRun({
+        runId: OTHER_RUN_ID,
+        tableName: 'b_mv',
+        status: 'STARTING',
+        startedAt: '2026-11-29T01:30:00.000Z',
+      }),
+    ]);
+  });
+
+  it.each(['SUCCEEDED', 'FAILED', 'STOPPED', undefined] as const)(
+    'leaves out a run whose status is %s',
+    async (Status) => {
+      const finished = glueRun({ TableName: 'finished_mv' });
+      if (Status === undefined) delete finished.Status;
+      else finished.Status = Status;
+      glueMock
+        .on(ListMaterializedViewRefreshTaskRunsCommand)
+        .resolves({ MaterializedViewRefreshTaskRuns: [finished, glueRun()] });
+
+      const active = await createGlueRefreshRuns(glue).activeRuns({
+        CatalogId: FUNCTION_ACCOUNT_ID,
+        DatabaseName: 'sales',
+      });
+
+      expect(active.map((run) => run.tableName)).toEqual(['daily_mv']);
+    },
+  );
+
+  it.each(['MaterializedViewRefreshTaskRunId', 'DatabaseName', 'TableName'] as const)(
+    'leaves out a run without %s: it could not be stopped or guarded',
+    async (field) => {
+      const incomplete = glueRun();
+      delete incomplete[field];
+      glueMock
+        .on(ListMaterializedViewRefreshTaskRunsCommand)
+        .resolves({ MaterializedViewRefreshTaskRuns: [incomplete] });
+
+      const active = await createGlueRefreshRuns(glue).activeRuns({
+        CatalogId: FUNCTION_ACCOUNT_ID,
+        DatabaseName: 'sales',
+      });
+
+      expect(active).toEqual([]);
+    },
+  );
+
+  it('takes the queried catalog when Glue leaves CatalogId out, and omits a missing or invalid StartTime', async () => {
+    const noCatalog = glueRun({ TableName: 'a_mv' });
+    delete noCatalog.CatalogId;
+    delete noCatalog.StartTime;
+    glueMock.on(ListMaterializedViewRefreshTaskRunsCommand).resolves({
+      MaterializedViewRefreshTaskRuns: [
+        noCatalog,
+        glueRun({ TableName: 'b_mv', StartTime: new Date(Number.NaN) }),
+      ],
+    });
+
+    const active = await createGlueRefreshRuns(glue).activeRuns({
+      CatalogId: '999999999999',
+      DatabaseName: 'sales',
+    });
+
+    expect(active[0]).toStrictEqual({
+      runId: RUN_ID,
+      catalogId: '999999999999',
+      databaseName: 'sales',
+      tableName: 'a_mv',
+      status: 'RUNNING',
+    });
+    expect(active[1]).not.toHaveProperty('startedAt');
+  });
+
+  it('copes with a page without a run list', async () => {
+    glueMock.on(ListMaterializedViewRefreshTaskRunsCommand).resolves({});
+
+    const active = await createGlueRefreshRuns(glue).activeRuns({
+      CatalogId: FUNCTION_ACCOUNT_ID,
+      DatabaseName: 'sales',
+    });
+
+    expect(active).toEqual([]);
+  });
+
+  it('turns a List exception into a GlueCallError with its code and status, after any page', async () => {
+    const denied = new AccessDeniedException({
+      message: 'no glue:ListMaterializedViewRefreshTaskRuns',
+      ...answered(400),
+    });
+    glueMock
+      .on(ListMaterializedViewRefreshTaskRunsCommand)
+      .resolvesOnce({ MaterializedViewRefreshTaskRuns: [glueRun()], NextToken: 'page-2' })
+      .rejectsOnce(denied);
+
+    const error = await glueCallErrorOf(
+      createGlueRefreshRuns(glue).activeRuns({ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' }),
+    );
+
+    expect(error.failure).toStrictEqual({
+      code: 'AccessDeniedException',
+      message: denied.message,
+      httpStatusCode: 400,
+    });
+    expect(error.cause).toBe(denied);
+  });
+});
+
+describe('Glue adapter: rate limiters', () => {
+  /** A limiter that counts acquisitions and lets each call through only when `release` is called. */
+  const gate = () => {
+    const waiting: (() => void)[] = [];
+    let acquired = 0;
+    const limiter: RateLimiter = {
+      acquire: () =>
+        new Promise<void>((resolve) => {
+          acquired += 1;
+          waiting.push(resolve);
+        }),
+    };
+    return { limiter, acquired: () => acquired, release: () => waiting.shift()?.() };
+  };
+
+  /** Lets pending promise callbacks run. */
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('sends a Stop only once the stop limiter lets it, and never touches the list limiter for it', async () => {
+    glueMock.on(StopMaterializedViewRefreshTaskRunCommand).resolves({});
+    const stop = gate();
+    const list = gate();
+    const runs = createGlueRefreshRuns(glue, { limiters: { stop: stop.limiter, list: list.limiter } });
+
+    const stopping = runs.stopRefresh(stopTarget());
+    await settle();
+    const sentBeforeRelease = glueMock.calls().length;
+    stop.release();
+    await stopping;
+
+    expect(sentBeforeRelease).toBe(0);
+    expect(glueMock.commandCalls(StopMaterializedViewRefreshTaskRunCommand)).toHaveLength(1);
+    expect([stop.acquired(), list.acquired()]).toEqual([1, 0]);
+  });
+
+  it('waits for the list limiter before every page', async () => {
+    glueMock
+      .on(ListMaterializedViewRefreshTaskRunsCommand)
+      .resolvesOnce({ MaterializedViewRefreshTaskRuns: [], NextToken: 'page-2' })
+      .resolvesOnce({ MaterializedViewRefreshTaskRuns: [] });
+    const stop = gate();
+    const list = gate();
+    const runs = createGlueRefreshRuns(glue, { limiters: { stop: stop.limiter, list: list.limiter } });
+
+    const listing = runs.activeRuns({ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' });
+    await settle();
+    const pagesAfterNoRelease = glueMock.calls().length;
+    list.release();
+    await settle();
+    const pagesAfterOneRelease = glueMock.calls().length;
+    list.release();
+    await listing;
+
+    expect([pagesAfterNoRelease, pagesAfterOneRelease, glueMock.calls().length]).toEqual([0, 1, 2]);
+    expect([list.acquired(), stop.acquired()]).toEqual([2, 0]);
+  });
+});
+
 describe('dead-letter parker (SQS SendMessage)', () => {
   const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/glue-mv-stop-dead-letter';
   const PARKED_AT = new Date('2026-11-29T02:00:08.000Z');
@@ -218,6 +509,7 @@ describe('dead-letter parker (SQS SendMessage)', () => {
   const rejected = (overrides: Partial<RejectedRequest> = {}): RejectedRequest => ({
     original: '{"DatabaseName":"sales","Tablename":"daily_mv"}',
     trigger: 'sqs',
+    outcome: 'rejected',
     reason: 'invalid-request',
     detail: 'TableName: is required (required)',
     ...overrides,
@@ -249,6 +541,34 @@ describe('dead-letter parker (SQS SendMessage)', () => {
         [PARKED_ATTRIBUTES.idempotencyKey]: { DataType: 'String', StringValue: 'event:e-1' },
       },
     });
+  });
+
+  it('names the outcome not-allowed for a request outside the allow-list', async () => {
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+
+    await parker.park(
+      rejected({
+        outcome: 'not-allowed',
+        reason: 'table-not-allowed',
+        detail: 'table sales.x is not in the allow-list',
+      }),
+    );
+
+    expect(sentInput()?.MessageAttributes).toMatchObject({
+      [PARKED_ATTRIBUTES.outcome]: { DataType: 'String', StringValue: 'not-allowed' },
+      [PARKED_ATTRIBUTES.reason]: { DataType: 'String', StringValue: 'table-not-allowed' },
+    });
+  });
+
+  it('writes the request’s own outcome into the outcome attribute, for either kind of refusal', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('rejected', 'not-allowed'), (outcome) => {
+        const attributes = parkedMessageAttributes(rejected({ outcome }), PARKED_AT);
+
+        expect(attributes[PARKED_ATTRIBUTES.outcome]?.StringValue).toBe(outcome);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('omits the optional id attributes when they are absent or empty', async () => {
@@ -296,26 +616,33 @@ describe('dead-letter parker (SQS SendMessage)', () => {
     const request: fc.Arbitrary<RejectedRequest> = fc.record(
       {
         original: fc.string(),
-        trigger: fc.constantFrom('sqs', 'eventbridge'),
+        trigger: fc.constantFrom('sqs', 'eventbridge', 'alarm', 'schedule'),
+        outcome: fc.constantFrom('rejected', 'not-allowed'),
         reason: fc.constantFrom(
           'invalid-request',
           'glue-invalid-input',
           'glue-access-denied',
           'table-not-found',
           'idempotency-key-reused',
+          'catalog-not-allowed',
+          'database-not-allowed',
+          'table-not-allowed',
         ),
         // Short details, and long ones around the 4096 cut (a repeated chunk is cheap to build).
         detail: fc.oneof(
-          fc.string(),
-          fc
-            .tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.integer({ min: 500, max: 5000 }))
-            .map(([chunk, times]) => chunk.repeat(times)),
+          { weight: 3, arbitrary: fc.string() },
+          {
+            weight: 1,
+            arbitrary: fc
+              .tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.integer({ min: 4000, max: 4200 }))
+              .map(([chunk, length]) => chunk.repeat(Math.ceil(length / chunk.length))),
+          },
         ),
         messageId: fc.string(),
         eventId: fc.string(),
         idempotencyKey: fc.string(),
       },
-      { requiredKeys: ['original', 'trigger', 'reason', 'detail'] },
+      { requiredKeys: ['original', 'trigger', 'outcome', 'reason', 'detail'] },
     );
     const names: string[] = Object.values(PARKED_ATTRIBUTES);
 
@@ -371,6 +698,7 @@ describe('outcome reporter (log line and metric)', () => {
     target: stopTarget(),
     idempotencyKey: 'message:m-1',
     replayed: false,
+    dryRun: false,
     messageId: 'm-1',
     durationMs: 12,
     ...overrides,
@@ -378,6 +706,7 @@ describe('outcome reporter (log line and metric)', () => {
 
   it.each([
     ['rejected', 'invalid-request', 'Rejected'],
+    ['not-allowed', 'table-not-allowed', 'NotAllowed'],
     ['retry', 'glue-throttled', 'Retried'],
   ] as const)('logs %s (%s) as a warning and counts %s', (outcome, reason, metric) => {
     const { logger, metrics, report } = fakeObservability();
@@ -394,6 +723,9 @@ describe('outcome reporter (log line and metric)', () => {
     ['stop-requested', 'StopRequested'],
     ['already-stopping', 'AlreadyStopping'],
     ['not-running', 'NotRunning'],
+    ['skipped', 'Skipped'],
+    ['dry-run', 'DryRun'],
+    ['expanded', 'Expanded'],
   ] as const)('logs %s as info and counts %s', (outcome, metric) => {
     const { logger, metrics, report } = fakeObservability();
     const stopOutcome = outcomeOf({ outcome });
@@ -434,7 +766,13 @@ describe('outcome reporter (log line and metric)', () => {
 
 describe('idempotent stop: the idempotency layer’s errors in the core’s vocabulary', () => {
   const TABLE = 'glue-mv-stop-idempotency';
-  const command: StopCommand = { idempotencyKey: 'key:nightly-1', target: stopTarget() };
+  const command: StopCommand = {
+    kind: 'table',
+    idempotencyKey: 'key:nightly-1',
+    target: stopTarget(),
+    guard: {},
+    dryRun: false,
+  };
 
   const fakeStopper = (failure?: unknown) => {
     const stopRefresh = vi.fn<RefreshStopper['stopRefresh']>(async () => {
@@ -443,9 +781,22 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
     return { stopRefresh };
   };
 
+  /** The command's other ports: nothing running, a queue that records what it is given. */
+  const commandPorts = (stopper: RefreshStopper, running: readonly ActiveRun[] = []) => {
+    const enqueue = vi.fn<StopRequestQueue['enqueue']>(async () => undefined);
+    const activeRuns = vi.fn<RunLister['activeRuns']>(async () => running);
+    const commands: CommandDependencies = {
+      stopper,
+      runs: { activeRuns },
+      queue: { enqueue },
+      allow: [{ database: 'sales', tables: ['*'] }],
+    };
+    return { commands, enqueue, activeRuns };
+  };
+
   /** Built as the runtime builds it, with the invocation's context registered. */
-  const idempotentStop = (stopper: RefreshStopper) => {
-    const stop = createIdempotentStop({ stopper, dynamoDb, tableName: TABLE, expiresAfterSeconds: 3600 });
+  const idempotentStop = (stopper: RefreshStopper, commands = commandPorts(stopper).commands) => {
+    const stop = createIdempotentStop({ commands, dynamoDb, tableName: TABLE, expiresAfterSeconds: 3600 });
     stop.registerLambdaContext(lambdaContext());
     return stop;
   };
@@ -482,6 +833,80 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
 
     expect(recorded).toMatchObject({ result: 'stop-requested', replayed: false });
     expect(stopper.stopRefresh).toHaveBeenCalledExactlyOnceWith(command.target);
+  });
+
+  it('expands a scope command once and records the count queued', async () => {
+    dynamoDbMock.on(PutItemCommand).resolves({}).on(UpdateItemCommand).resolves({});
+    const stopper = fakeStopper();
+    const ports = commandPorts(stopper, [
+      activeRun({ tableName: 'daily_mv' }),
+      activeRun({ tableName: 'hourly_mv' }),
+    ]);
+    const scope: StopCommand = {
+      kind: 'scope',
+      idempotencyKey: 'event:e-1',
+      target: scopeTarget(),
+      issuedAt: '2026-11-29T02:00:00Z',
+      accountId: FUNCTION_ACCOUNT_ID,
+      dryRun: false,
+    };
+
+    const recorded = await idempotentStop(stopper, ports.commands).execute(scope);
+
+    expect(recorded).toMatchObject({ result: 'expanded', queued: 2, replayed: false });
+    expect(ports.enqueue).toHaveBeenCalledOnce();
+    expect(ports.enqueue.mock.calls[0]?.[0].map((r: TableStopRequest) => r.TableName)).toEqual([
+      'daily_mv',
+      'hourly_mv',
+    ]);
+    expect(stopper.stopRefresh).not.toHaveBeenCalled();
+    expect(dynamoDbMock.commandCalls(UpdateItemCommand)).toHaveLength(1);
+  });
+
+  it('answers a replayed record with its run id, run start and detail intact', async () => {
+    const validation = await storedValidationFor(command);
+    dynamoDbMock.on(PutItemCommand).rejects(
+      existingRecord({
+        status: { S: 'COMPLETED' },
+        validation: { S: validation },
+        data: {
+          M: {
+            result: { S: 'skipped' },
+            decidedAt: { S: '2026-11-29T02:00:07.000Z' },
+            runId: { S: OTHER_RUN_ID },
+            runStartedAt: { S: '2026-11-29T02:00:01.000Z' },
+            detail: { S: 'newer run, skipped' },
+          },
+        },
+      }),
+    );
+
+    const recorded = await idempotentStop(fakeStopper()).execute(command);
+
+    expect(recorded).toStrictEqual({
+      result: 'skipped',
+      decidedAt: '2026-11-29T02:00:07.000Z',
+      runId: OTHER_RUN_ID,
+      runStartedAt: '2026-11-29T02:00:01.000Z',
+      detail: 'newer run, skipped',
+      replayed: true,
+    });
+  });
+
+  it('retries as unexpected-error when a stored record does not hold a valid result', async () => {
+    const validation = await storedValidationFor(command);
+    dynamoDbMock.on(PutItemCommand).rejects(
+      existingRecord({
+        status: { S: 'COMPLETED' },
+        validation: { S: validation },
+        data: { M: { result: { S: 'exploded' }, decidedAt: { S: '2026-11-29T02:00:07.000Z' } } },
+      }),
+    );
+
+    const error = await rejectionOf(idempotentStop(fakeStopper()).execute(command));
+
+    expect(error).toBeInstanceOf(TransientStopError);
+    expect(error).toMatchObject({ reason: 'unexpected-error' });
   });
 
   it('answers from a completed record with the same target as replayed, without calling Glue', async () => {
@@ -574,5 +999,491 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
     expect(error).toMatchObject({ reason: 'glue-access-denied' });
     expect(dynamoDbMock.commandCalls(DeleteItemCommand)).toHaveLength(1);
     expect(dynamoDbMock.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+});
+
+/**
+ * A clock that only moves when the limiter sleeps: no real time passes in these tests. Like a real timer,
+ * a sleep always lets some time pass (here at least a microsecond, where Node's timers wait at least a
+ * millisecond), and a limiter that keeps sleeping without letting anyone through fails the test instead
+ * of spinning.
+ */
+const fakeTime = (maxSleeps = 1000) => {
+  const time = { now: 0, slept: [] as number[] };
+  return {
+    time,
+    now: () => time.now,
+    sleep: async (ms: number) => {
+      time.slept.push(ms);
+      if (time.slept.length > maxSleeps) throw new Error(`limiter slept more than ${maxSleeps} times`);
+      time.now += Math.max(ms, 0.001);
+    },
+  };
+};
+
+/** Calls acquire `count` times at once; resolves with the (fake) time each call was let through, in call order. */
+const grantTimes = async (limiter: { acquire(): Promise<void> }, clock: { now(): number }, count: number) => {
+  const order: number[] = [];
+  const times: number[] = new Array(count).fill(Number.NaN);
+  await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      limiter.acquire().then(() => {
+        order.push(i);
+        times[i] = clock.now();
+      }),
+    ),
+  );
+  return { order, times };
+};
+
+describe('createRateLimiter', () => {
+  it.each([0, -1, Number.NaN])('refuses a rate of %s per second', (rate) => {
+    expect(() => createRateLimiter(rate)).toThrow(RangeError);
+  });
+
+  it('spaces calls 1/rate apart from the first by default (no burst)', async () => {
+    const clock = fakeTime();
+    const limiter = createRateLimiter(4, { now: clock.now, sleep: clock.sleep });
+
+    const { times } = await grantTimes(limiter, clock, 5);
+
+    expect(times).toEqual([0, 250, 500, 750, 1000]);
+  });
+
+  it('lets a burst of `burst` calls through at once, then spaces the rest 1/rate apart', async () => {
+    const clock = fakeTime();
+    const limiter = createRateLimiter(5, { burst: 3, now: clock.now, sleep: clock.sleep });
+
+    const { times } = await grantTimes(limiter, clock, 6);
+
+    expect(times).toEqual([0, 0, 0, 200, 400, 600]);
+  });
+
+  it('lets calls through in the order they asked (FIFO)', async () => {
+    const clock = fakeTime();
+    const limiter = createRateLimiter(10, { burst: 2, now: clock.now, sleep: clock.sleep });
+
+    const { order } = await grantTimes(limiter, clock, 8);
+
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('refills while idle, but never beyond the burst', async () => {
+    const clock = fakeTime();
+    const limiter = createRateLimiter(10, { burst: 2, now: clock.now, sleep: clock.sleep });
+    await grantTimes(limiter, clock, 2);
+    clock.time.now += 60_000;
+
+    const { times } = await grantTimes(limiter, clock, 4);
+
+    expect(times).toEqual([60_000, 60_000, 60_100, 60_200]);
+  });
+
+  it('waits only for the part of a slot that has not passed yet', async () => {
+    const clock = fakeTime();
+    const limiter = createRateLimiter(10, { now: clock.now, sleep: clock.sleep });
+    await limiter.acquire();
+    clock.time.now += 40;
+
+    await limiter.acquire();
+
+    expect(clock.time.slept).toEqual([60]);
+    expect(clock.now()).toBe(100);
+  });
+
+  it('lets the next caller through when a wait fails, instead of blocking everyone after it', async () => {
+    let now = 0;
+    let failNext = true;
+    const limiter = createRateLimiter(1, {
+      now: () => now,
+      sleep: async (ms) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('timer cancelled');
+        }
+        now += ms;
+      },
+    });
+    await limiter.acquire();
+
+    const failed = limiter.acquire();
+    const next = limiter.acquire();
+
+    expect(await rejectionOf(failed)).toMatchObject({ message: 'timer cancelled' });
+    await next;
+    expect(now).toBe(1000);
+  });
+
+  it('gives call k the slot max(0, k - burst + 1) / rate, for any rate, burst and number of calls', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.double({ min: 0.5, max: 200, noNaN: true }),
+        fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }),
+        fc.integer({ min: 1, max: 15 }),
+        async (rate, burst, count) => {
+          const clock = fakeTime(4 * count);
+          const limiter = createRateLimiter(rate, {
+            ...(burst !== undefined ? { burst } : {}),
+            now: clock.now,
+            sleep: clock.sleep,
+          });
+          const capacity = burst ?? 1;
+
+          const { order, times } = await grantTimes(limiter, clock, count);
+
+          expect(order).toEqual(Array.from({ length: count }, (_, i) => i));
+          times.forEach((at, k) => {
+            const slot = (Math.max(0, k - capacity + 1) / rate) * 1000;
+            expect(at).toBeGreaterThanOrEqual(slot - 1e-6);
+            // Float rounding can leave a token a hair short of 1, costing one more minimal sleep per call.
+            expect(at).toBeLessThanOrEqual(slot + 0.001 * (k + 1) + 1e-6);
+          });
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('unlimited', () => {
+  it('lets every call through at once', async () => {
+    await expect(Promise.all([unlimited.acquire(), unlimited.acquire()])).resolves.toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+});
+
+const STOP_QUEUE_URL = `https://sqs.us-east-1.amazonaws.com/${FUNCTION_ACCOUNT_ID}/glue-mv-stop-requests`;
+
+/** Derived requests as a scope expansion makes them. */
+const derived = (count: number): TableStopRequest[] =>
+  Array.from({ length: count }, (_, i) => ({
+    CatalogId: FUNCTION_ACCOUNT_ID,
+    DatabaseName: 'sales',
+    TableName: `mv_${String(i).padStart(3, '0')}`,
+    RunId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    IssuedAt: '2026-11-29T02:00:00Z',
+    IdempotencyKey: `scope-${i}`,
+    ParentIdempotencyKey: 'event:e-1',
+  }));
+
+/** A queue whose back-off sleeps are recorded instead of waited. */
+const queueWithFakeSleep = () => {
+  const slept: number[] = [];
+  const queue = createStopRequestQueue(sqs, STOP_QUEUE_URL, {
+    sleep: async (ms) => {
+      slept.push(ms);
+    },
+  });
+  return { queue, slept };
+};
+
+const batchInputs = (): SendMessageBatchCommandInput[] =>
+  sqsMock.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input);
+
+const allSent: (input: SendMessageBatchCommandInput) => SendMessageBatchResult = (input) => ({
+  Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: 'x' })),
+  Failed: [],
+});
+
+describe('stop request queue (SQS SendMessageBatch)', () => {
+  it('sends nothing for no requests', async () => {
+    const { queue } = queueWithFakeSleep();
+
+    await queue.enqueue([]);
+
+    expect(sqsMock.calls()).toHaveLength(0);
+  });
+
+  it('sends batches of at most ten, with each request as its JSON body, in order', async () => {
+    sqsMock.on(SendMessageBatchCommand).callsFake(allSent);
+    const requests = derived(25);
+    const { queue, slept } = queueWithFakeSleep();
+
+    await queue.enqueue(requests);
+
+    const inputs = batchInputs();
+    expect(inputs.map((input) => input.Entries?.length)).toEqual([10, 10, 5]);
+    expect(inputs.every((input) => input.QueueUrl === STOP_QUEUE_URL)).toBe(true);
+    const bodies = inputs.flatMap((input) =>
+      (input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? 'null')),
+    );
+    expect(bodies).toStrictEqual(requests);
+    expect(slept).toEqual([]);
+  });
+
+  it('gives every entry of a batch a distinct Id', async () => {
+    sqsMock.on(SendMessageBatchCommand).callsFake(allSent);
+    const { queue } = queueWithFakeSleep();
+
+    await queue.enqueue(derived(30));
+
+    for (const input of batchInputs()) {
+      const ids = (input.Entries ?? []).map((e) => e.Id);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+  });
+
+  it('sends again only the entries a batch reports as failed, after a back-off', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({
+        Successful: [],
+        Failed: [
+          { Id: '3', SenderFault: false, Code: 'InternalError', Message: 'try again' },
+          { Id: '7', SenderFault: false, Code: 'InternalError', Message: 'try again' },
+        ],
+      })
+      .callsFake(allSent);
+    const requests = derived(10);
+    const { queue, slept } = queueWithFakeSleep();
+
+    await queue.enqueue(requests);
+
+    const [, retry] = batchInputs();
+    expect(retry?.Entries?.map((e) => JSON.parse(e.MessageBody ?? 'null'))).toStrictEqual([
+      requests[3],
+      requests[7],
+    ]);
+    expect(slept).toEqual([100]);
+  });
+
+  it('sends the whole batch again when the call itself fails with an SQS exception', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .rejectsOnce(new RequestThrottled({ message: 'slow down', $metadata: { httpStatusCode: 400 } }))
+      .callsFake(allSent);
+    const { queue } = queueWithFakeSleep();
+
+    await queue.enqueue(derived(4));
+
+    expect(batchInputs().map((input) => input.Entries?.length)).toEqual([4, 4]);
+  });
+
+  it('fails with TransientStopError fan-out-incomplete, naming how many were not sent, after three attempts', async () => {
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: [],
+      Failed: (input.Entries ?? [])
+        .filter((e) => e.Id === '2')
+        .map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'still failing' })),
+    }));
+    const { queue, slept } = queueWithFakeSleep();
+
+    const error = await rejectionOf(queue.enqueue(derived(10)));
+
+    expect(error).toBeInstanceOf(TransientStopError);
+    expect(error).toMatchObject({
+      reason: 'fan-out-incomplete',
+      message: 'could not queue every derived stop request: 1 of 10 not sent (InternalError: still failing)',
+    });
+    expect(batchInputs()).toHaveLength(3);
+    expect(slept).toEqual([100, 200]);
+  });
+
+  it('names the count of every batch that could not be sent when SQS keeps refusing', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .rejects(new RequestThrottled({ message: 'slow down', $metadata: { httpStatusCode: 400 } }));
+    const { queue } = queueWithFakeSleep();
+
+    const error = await rejectionOf(queue.enqueue(derived(15)));
+
+    expect(error).toMatchObject({ name: 'TransientStopError', reason: 'fan-out-incomplete' });
+    expect(error).toMatchObject({ message: expect.stringContaining('10 of 10 not sent') });
+    expect(error).toMatchObject({ message: expect.stringContaining('5 of 5 not sent') });
+  });
+
+  it.each([1, 9, 10, 11, 20, 21, 39, 40, 41, 45])(
+    'sends each of %i requests exactly once, in batches of at most ten, in order',
+    async (count) => {
+      sqsMock.on(SendMessageBatchCommand).callsFake(allSent);
+      const requests = derived(count);
+      const { queue } = queueWithFakeSleep();
+
+      await queue.enqueue(requests);
+
+      const inputs = batchInputs();
+      expect(inputs).toHaveLength(Math.ceil(count / 10));
+      expect(inputs.every((input) => (input.Entries?.length ?? 0) <= 10)).toBe(true);
+      const bodies = inputs.flatMap((input) =>
+        (input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? 'null')),
+      );
+      expect(bodies).toStrictEqual(requests);
+    },
+  );
+});
+
+const BUS = 'glue-mv-stop-outcomes';
+
+const outcome = (i: number, overrides: Partial<StopOutcome> = {}): StopOutcome => ({
+  outcome: 'stop-requested',
+  trigger: 'sqs',
+  target: stopTarget({ TableName: `mv_${i}` }),
+  runId: RUN_ID,
+  dryRun: false,
+  idempotencyKey: `message:m-${i}`,
+  replayed: false,
+  messageId: `m-${i}`,
+  durationMs: 12,
+  ...overrides,
+});
+
+const outcomes = (count: number) => Array.from({ length: count }, (_, i) => outcome(i));
+
+const putInputs = (): PutEventsCommandInput[] =>
+  eventBridgeMock.commandCalls(PutEventsCommand).map((call) => call.args[0].input);
+
+const allPublished = (input: PutEventsCommandInput): PutEventsResponse => ({
+  FailedEntryCount: 0,
+  Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `ev-${i}` })),
+});
+
+describe('outcome event publisher (EventBridge PutEvents)', () => {
+  it('uses its own source and detail-type', () => {
+    expect(OUTCOME_EVENT_SOURCE).toBe('glue-mv-stop');
+    expect(OUTCOME_EVENT_DETAIL_TYPE).toBe('Materialized View Refresh Stop Outcome');
+  });
+
+  it('makes no call for no outcomes', async () => {
+    await createOutcomeEventPublisher(eventBridge, BUS).publish([]);
+
+    expect(eventBridgeMock.calls()).toHaveLength(0);
+  });
+
+  it('publishes ten outcomes per PutEvents call, in order', async () => {
+    eventBridgeMock.on(PutEventsCommand).callsFake(allPublished);
+    const published = outcomes(23);
+
+    await createOutcomeEventPublisher(eventBridge, BUS).publish(published);
+
+    const inputs = putInputs();
+    expect(inputs.map((input) => input.Entries?.length)).toEqual([10, 10, 3]);
+    const details = inputs.flatMap((input) =>
+      (input.Entries ?? []).map((e) => JSON.parse(e.Detail ?? 'null')),
+    );
+    expect(details).toStrictEqual(published.map((o) => ({ version: '1', ...o })));
+  });
+
+  it('puts every entry on the configured bus with the source, detail-type and the versioned outcome as detail', async () => {
+    eventBridgeMock.on(PutEventsCommand).callsFake(allPublished);
+    const scopeOutcome = outcome(0, {
+      outcome: 'expanded',
+      trigger: 'alarm',
+      scope: scopeTarget({ TableNames: ['daily_*'] }),
+      queued: 4,
+      dryRun: true,
+      requestedBy: 'cloudwatch-alarm:spend',
+    });
+
+    await createOutcomeEventPublisher(eventBridge, BUS).publish([scopeOutcome]);
+
+    expect(putInputs()).toStrictEqual([
+      {
+        Entries: [
+          {
+            EventBusName: BUS,
+            Source: OUTCOME_EVENT_SOURCE,
+            DetailType: OUTCOME_EVENT_DETAIL_TYPE,
+            Detail: JSON.stringify({ version: '1', ...scopeOutcome }),
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('describes the detail as the outcome plus a version, without changing the outcome', () => {
+    const original = outcome(1, { outcome: 'not-allowed', reason: 'table-not-allowed', detail: 'no' });
+
+    const detail = outcomeEventDetail(original);
+
+    expect(detail).toStrictEqual({ version: '1', ...original });
+    expect(original).not.toHaveProperty('version');
+  });
+
+  it('reports entries EventBridge refused with OutcomePublishError naming the count and the codes, after sending the rest', async () => {
+    eventBridgeMock
+      .on(PutEventsCommand)
+      .resolvesOnce({
+        FailedEntryCount: 2,
+        Entries: [
+          { EventId: 'ev-0' },
+          { ErrorCode: 'InternalFailure', ErrorMessage: 'try later' },
+          { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' },
+        ],
+      })
+      .callsFake(allPublished);
+
+    const error = await rejectionOf(createOutcomeEventPublisher(eventBridge, BUS).publish(outcomes(13)));
+
+    expect(error).toBeInstanceOf(OutcomePublishError);
+    expect(error).toMatchObject({
+      name: 'OutcomePublishError',
+      failed: 2,
+      message: '2 outcome event(s) not published: InternalFailure: try later; ThrottlingException: slow down',
+    });
+    expect(putInputs()).toHaveLength(2);
+  });
+
+  it('counts a whole chunk as failed when the call fails with an EventBridge exception, and goes on', async () => {
+    eventBridgeMock
+      .on(PutEventsCommand)
+      .rejectsOnce(
+        new InternalException({ message: 'service unavailable', $metadata: { httpStatusCode: 500 } }),
+      )
+      .callsFake(allPublished);
+
+    const error = await rejectionOf(createOutcomeEventPublisher(eventBridge, BUS).publish(outcomes(15)));
+
+    expect(error).toBeInstanceOf(OutcomePublishError);
+    expect(error).toMatchObject({ failed: 10, message: expect.stringContaining('service unavailable') });
+    expect(putInputs().map((input) => input.Entries?.length)).toEqual([10, 5]);
+  });
+
+  it('adds up call failures and entry failures across chunks', async () => {
+    eventBridgeMock
+      .on(PutEventsCommand)
+      .rejectsOnce(new InternalException({ message: 'down', $metadata: { httpStatusCode: 500 } }))
+      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'x' }] });
+
+    const error = await rejectionOf(
+      createOutcomeEventPublisher(eventBridge, BUS).publish(
+        outcomes(11).map((o) => ({ ...o, trigger: 'schedule' })),
+      ),
+    );
+
+    expect(error).toMatchObject({ failed: 11 });
+  });
+});
+
+describe('outcome event detail', () => {
+  it('cuts a long detail on a code point boundary so ten events fit one PutEvents call', () => {
+    const detail = `a${'\u{1F600}'.repeat(5000)}`;
+
+    const event = outcomeEventDetail({
+      outcome: 'rejected',
+      trigger: 'sqs',
+      replayed: false,
+      dryRun: false,
+      durationMs: 1,
+      detail,
+    });
+
+    expect(Array.from(event.detail ?? '')).toHaveLength(4096);
+    expect(detail.startsWith(event.detail ?? '')).toBe(true);
+    expect((event.detail ?? '').isWellFormed()).toBe(true);
+  });
+
+  it('leaves a short detail and every other field as they are', () => {
+    const outcome = {
+      outcome: 'skipped' as const,
+      trigger: 'alarm' as const,
+      replayed: false,
+      dryRun: false,
+      durationMs: 3,
+      detail: 'newer run',
+    };
+
+    expect(outcomeEventDetail(outcome)).toEqual({ version: '1', ...outcome });
   });
 });

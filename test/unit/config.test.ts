@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import { StackConfigError } from '../../src/policy/stack-config.ts';
 import {
   ConfigurationError,
   DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS,
   loadConfig,
 } from '../../src/runtime/config.ts';
 
+const POLICY = {
+  allow: [{ database: 'sales', tables: ['daily_*'] }],
+  dryRun: false,
+  costGuards: [{ alarmName: 'glue-dpu-spend-too-high', scope: { database: 'sales', tables: ['*'] } }],
+};
+
 const REQUIRED = {
   IDEMPOTENCY_TABLE_NAME: 'glue-mv-stop-idempotency',
   DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/glue-mv-stop-dead-letter',
+  STOP_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/glue-mv-stop-requests',
+  STOP_POLICY: JSON.stringify(POLICY),
 };
 
 /** What loadConfig threw, or a failure if it did not throw. */
@@ -32,6 +41,9 @@ describe('loadConfig', () => {
       idempotencyExpirySeconds: DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS,
       serviceName: 'glue-mv-stop',
       metricsNamespace: 'GlueMvStop',
+      stopQueueUrl: REQUIRED.STOP_QUEUE_URL,
+      outcomeEventBusName: 'default',
+      policy: POLICY,
     });
     expect(DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS).toBe(86_400);
   });
@@ -42,6 +54,8 @@ describe('loadConfig', () => {
       IDEMPOTENCY_EXPIRY_SECONDS: ' 600 ',
       POWERTOOLS_SERVICE_NAME: ' stopper ',
       POWERTOOLS_METRICS_NAMESPACE: 'Custom',
+      OUTCOME_EVENT_BUS_NAME: ' glue-mv-stop-outcomes ',
+      GLUE_MAX_REQUESTS_PER_SECOND: ' 2.5 ',
     };
 
     const config = loadConfig(env);
@@ -50,19 +64,29 @@ describe('loadConfig', () => {
       idempotencyExpirySeconds: 600,
       serviceName: 'stopper',
       metricsNamespace: 'Custom',
+      outcomeEventBusName: 'glue-mv-stop-outcomes',
+      glueMaxRequestsPerSecond: 2.5,
     });
   });
 
   it('falls back to the defaults when the optional variables are blank', () => {
-    const env = { ...REQUIRED, IDEMPOTENCY_EXPIRY_SECONDS: '  ', POWERTOOLS_SERVICE_NAME: '' };
+    const env = {
+      ...REQUIRED,
+      IDEMPOTENCY_EXPIRY_SECONDS: '  ',
+      POWERTOOLS_SERVICE_NAME: '',
+      OUTCOME_EVENT_BUS_NAME: ' ',
+      GLUE_MAX_REQUESTS_PER_SECOND: '',
+    };
 
     const config = loadConfig(env);
 
     expect(config.idempotencyExpirySeconds).toBe(DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS);
     expect(config.serviceName).toBe('glue-mv-stop');
+    expect(config.outcomeEventBusName).toBe('default');
+    expect(config).not.toHaveProperty('glueMaxRequestsPerSecond');
   });
 
-  it.each(['IDEMPOTENCY_TABLE_NAME', 'DEAD_LETTER_QUEUE_URL'] as const)(
+  it.each(['IDEMPOTENCY_TABLE_NAME', 'DEAD_LETTER_QUEUE_URL', 'STOP_QUEUE_URL', 'STOP_POLICY'] as const)(
     'refuses to start without %s, naming it',
     (name) => {
       const env: Record<string, string | undefined> = { ...REQUIRED };
@@ -96,6 +120,56 @@ describe('loadConfig', () => {
       expect(error).toBeInstanceOf(ConfigurationError);
       expect(error).toMatchObject({
         message: `environment variable IDEMPOTENCY_EXPIRY_SECONDS must be a positive whole number of seconds, got "${raw}"`,
+      });
+    },
+  );
+
+  it('refuses a STOP_POLICY that is not JSON, naming the variable and keeping the cause', () => {
+    const env = { ...REQUIRED, STOP_POLICY: "{ allow: ['sales'] }" };
+
+    const error = errorOf(() => loadConfig(env));
+
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({
+      name: 'ConfigurationError',
+      message: 'environment variable STOP_POLICY: is not valid JSON',
+      cause: expect.any(StackConfigError),
+    });
+  });
+
+  it.each([
+    [{ ...POLICY, allow: [] }, 'allow: must allow at least one database'],
+    [
+      { ...POLICY, allow: [{ database: 'sales', catalogId: 'abc' }] },
+      'allow.0.catalogId: must be a 12-digit AWS account ID',
+    ],
+    [{ allow: POLICY.allow, costGuards: [] }, 'dryRun: '],
+    [{ ...POLICY, costGuards: [{ alarmName: 'a' }] }, 'costGuards.0.scope: '],
+  ])('refuses a STOP_POLICY with a bad field, naming the variable and the field (%#)', (policy, expected) => {
+    const env = { ...REQUIRED, STOP_POLICY: JSON.stringify(policy) };
+
+    const error = errorOf(() => loadConfig(env));
+
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({
+      message: expect.stringContaining(`environment variable STOP_POLICY: ${expected}`),
+    });
+  });
+
+  it.each(['2', '0.5', '1000', '12.25'])('reads GLUE_MAX_REQUESTS_PER_SECOND="%s" as a number', (raw) => {
+    const config = loadConfig({ ...REQUIRED, GLUE_MAX_REQUESTS_PER_SECOND: raw });
+
+    expect(config.glueMaxRequestsPerSecond).toBe(Number(raw));
+  });
+
+  it.each(['0', '0.0', '-1', '.5', '1e3', 'ten', 'Infinity', '5/s'])(
+    'refuses GLUE_MAX_REQUESTS_PER_SECOND="%s", naming the variable and the value',
+    (raw) => {
+      const error = errorOf(() => loadConfig({ ...REQUIRED, GLUE_MAX_REQUESTS_PER_SECOND: raw }));
+
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error).toMatchObject({
+        message: `environment variable GLUE_MAX_REQUESTS_PER_SECOND must be a positive number, got "${raw}"`,
       });
     },
   );

@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   IDEMPOTENCY_KEY_MAX_LENGTH,
   NAME_MAX_LENGTH,
+  PARENT_KEY_MAX_LENGTH,
   REASON_MAX_LENGTH,
   REQUESTED_BY_MAX_LENGTH,
+  TABLE_NAMES_MAX_ITEMS,
 } from '../../src/request/contract.ts';
 import {
   describeViolations,
@@ -12,16 +14,18 @@ import {
   parseStopMessageBody,
   parseStopRequest,
 } from '../../src/request/parse.ts';
-import type { StopRequest } from '../../src/request/types.ts';
+import type { ScopeStopRequest, StopRequest, TableStopRequest } from '../../src/request/types.ts';
 import {
   allowedCharacter,
   charactersOfLength,
   controlCharacter,
+  issuedAt,
   loneSurrogate,
+  runId,
   validCharacters,
   validText,
 } from './support/arbitraries.ts';
-import { stopRequest } from './support/records.ts';
+import { OTHER_RUN_ID, RUN_ID, scopeRequest, stopRequest } from './support/records.ts';
 
 // Lengths here are measured as the schema measures them: in Unicode code points. zod's minLength/maxLength
 // count code points, not UTF-16 code units (`String.prototype.length`), so a supplementary-plane character
@@ -40,17 +44,28 @@ const TEXT_FIELDS: readonly (readonly [TextField, number])[] = [
   ['IdempotencyKey', IDEMPOTENCY_KEY_MAX_LENGTH],
   ['Reason', REASON_MAX_LENGTH],
   ['RequestedBy', REQUESTED_BY_MAX_LENGTH],
+  ['ParentIdempotencyKey', PARENT_KEY_MAX_LENGTH],
 ];
-const CONTRACT_KEYS: readonly string[] = TEXT_FIELDS.map(([field]) => field);
+const CONTRACT_KEYS: readonly string[] = [
+  ...TEXT_FIELDS.map(([field]) => field),
+  'TableNames',
+  'RunId',
+  'IssuedAt',
+  'DryRun',
+];
 
 const shortText = fc.array(allowedCharacter, { minLength: 1, maxLength: 8 }).map((text) => text.join(''));
 
-const validRequest: fc.Arbitrary<StopRequest> = fc
+const validRequest: fc.Arbitrary<TableStopRequest> = fc
   .record(
     {
       CatalogId: validText(NAME_MAX_LENGTH),
       DatabaseName: validText(NAME_MAX_LENGTH),
       TableName: validText(NAME_MAX_LENGTH),
+      RunId: runId,
+      IssuedAt: issuedAt,
+      DryRun: fc.boolean(),
+      ParentIdempotencyKey: validText(PARENT_KEY_MAX_LENGTH),
       IdempotencyKey: validText(IDEMPOTENCY_KEY_MAX_LENGTH),
       Reason: validText(REASON_MAX_LENGTH),
       RequestedBy: validText(REQUESTED_BY_MAX_LENGTH),
@@ -64,7 +79,7 @@ const validRequest: fc.Arbitrary<StopRequest> = fc
  * A valid request with short values: the backdrop for the refusal properties, which vary one field at a
  * time (cheaper to build than {@link validRequest}, so 1000 runs stay fast).
  */
-const validBackdrop: fc.Arbitrary<StopRequest> = fc
+const validBackdrop: fc.Arbitrary<TableStopRequest> = fc
   .record(
     {
       CatalogId: shortText,
@@ -73,6 +88,7 @@ const validBackdrop: fc.Arbitrary<StopRequest> = fc
       IdempotencyKey: shortText,
       Reason: shortText,
       RequestedBy: shortText,
+      ParentIdempotencyKey: shortText,
     },
     { requiredKeys: ['DatabaseName', 'TableName'] },
   )
@@ -250,7 +266,7 @@ describe('stop request contract: what is refused, and how it is reported', () =>
 
           const result = parseStopRequest(input);
 
-          expect(rulesOf(result)).toEqual(missing.map((field) => [field, 'required']));
+          expect(rulesOf(result).sort()).toEqual(missing.map((field) => [field, 'required']).sort());
         },
       ),
       RUNS,
@@ -362,14 +378,259 @@ describe('describeViolations', () => {
     const text = describeViolations(parsed.ok ? [] : parsed.violations);
 
     expect(text).toBe(
-      'CatalogId: must not contain control characters (tab excepted), U+FFFE, U+FFFF or lone surrogates (pattern); ' +
+      'TableName: is required (or TableNames, for a scope) (required); ' +
+        'CatalogId: must not contain control characters (tab excepted), U+FFFE, U+FFFF or lone surrogates (pattern); ' +
         'DatabaseName: must not be empty (min-length); ' +
-        'TableName: is required (required); ' +
         'Tablename: is not a field of the stop request (unknown-field)',
     );
   });
 
   it('gives an empty string for no violations', () => {
     expect(describeViolations([])).toBe('');
+  });
+});
+
+/** Table names and globs: short texts, with `*` and `?` mixed in. */
+const nameOrGlob = fc.oneof(shortText, fc.constantFrom('*', 'daily_*', '*_mv', 'sales_??_mv', 'a.b+c(d)[e]'));
+
+/**
+ * A valid scope request. The fields it shares with a table request get short values here: their full
+ * range is covered by the table request property above.
+ */
+const validScopeRequest: fc.Arbitrary<ScopeStopRequest> = fc
+  .record(
+    {
+      CatalogId: shortText,
+      DatabaseName: shortText,
+      TableNames: fc.oneof(
+        { weight: 4, arbitrary: fc.array(nameOrGlob, { minLength: 1, maxLength: 5 }) },
+        {
+          weight: 1,
+          arbitrary: fc.array(nameOrGlob, {
+            minLength: TABLE_NAMES_MAX_ITEMS - 1,
+            maxLength: TABLE_NAMES_MAX_ITEMS,
+          }),
+        },
+        { weight: 2, arbitrary: fc.array(validText(NAME_MAX_LENGTH), { minLength: 1, maxLength: 3 }) },
+      ),
+      IssuedAt: issuedAt,
+      DryRun: fc.boolean(),
+      ParentIdempotencyKey: shortText,
+      IdempotencyKey: shortText,
+      Reason: shortText,
+      RequestedBy: shortText,
+    },
+    { requiredKeys: ['DatabaseName', 'TableNames'] },
+  )
+  .map((request) => ({ ...request }));
+
+describe('stop request contract: scope requests (TableNames)', () => {
+  it('accepts any valid scope request, as an object or an SQS body, unchanged', () => {
+    fc.assert(
+      fc.property(validScopeRequest, (request) => {
+        const input = structuredClone(request);
+
+        const direct = parseStopRequest(input);
+        const queued = parseStopMessageBody(JSON.stringify(request));
+
+        expect(direct).toStrictEqual({ ok: true, request });
+        expect(queued).toStrictEqual({ ok: true, request });
+        expect(input).toStrictEqual(request);
+      }),
+      RUNS,
+    );
+  });
+
+  it('accepts a scope of one name and a scope of 100 names', () => {
+    const one = scopeRequest({ TableNames: ['daily_*'] });
+    const hundred = scopeRequest({ TableNames: Array.from({ length: 100 }, (_, i) => `mv_${i}`) });
+
+    expect(parseStopRequest(one)).toStrictEqual({ ok: true, request: one });
+    expect(parseStopRequest(hundred)).toStrictEqual({ ok: true, request: hundred });
+  });
+
+  it('refuses an empty TableNames with rule min-length, and 101 names with rule max-length', () => {
+    const empty = parseStopRequest(scopeRequest({ TableNames: [] }));
+    const tooMany = parseStopRequest(
+      scopeRequest({ TableNames: Array.from({ length: 101 }, (_, i) => `mv_${i}`) }),
+    );
+
+    expect(empty).toEqual({
+      ok: false,
+      violations: [
+        { field: 'TableNames', rule: 'min-length', message: 'must name at least one table, or "*" for all' },
+      ],
+    });
+    expect(tooMany).toEqual({
+      ok: false,
+      violations: [{ field: 'TableNames', rule: 'max-length', message: 'must list at most 100 names' }],
+    });
+  });
+
+  it.each([
+    ['', 'min-length'],
+    ['a'.repeat(256), 'max-length'],
+    ['daily\n*', 'pattern'],
+    ['\uD800*', 'pattern'],
+  ])('refuses the name %j inside TableNames with rule %s, naming its index', (name, rule) => {
+    const result = parseStopRequest(scopeRequest({ TableNames: ['ok_mv', 'other_*', name] }));
+
+    expect(rulesOf(result)).toEqual([['TableNames.2', rule]]);
+  });
+
+  it('refuses TableNames that is not an array with rule type', () => {
+    const result = parseStopRequest({ DatabaseName: 'sales', TableNames: 'daily_*' });
+
+    expect(rulesOf(result)).toEqual([['TableNames', 'type']]);
+  });
+
+  it('refuses TableName and TableNames together with one value violation on TableNames', () => {
+    const result = parseStopRequest({ DatabaseName: 'sales', TableName: 'daily_mv', TableNames: ['*'] });
+
+    expect(result).toEqual({
+      ok: false,
+      violations: [
+        { field: 'TableNames', rule: 'value', message: 'must not be given together with TableName' },
+      ],
+    });
+  });
+
+  it('refuses a request with neither TableName nor TableNames, saying TableNames is the alternative', () => {
+    const result = parseStopRequest({ DatabaseName: 'sales', Reason: 'cost' });
+
+    expect(result).toEqual({
+      ok: false,
+      violations: [
+        { field: 'TableName', rule: 'required', message: 'is required (or TableNames, for a scope)' },
+      ],
+    });
+  });
+
+  it('refuses a RunId on a scope request: a run guard names one table', () => {
+    const result = parseStopRequest({ ...scopeRequest(), RunId: RUN_ID });
+
+    expect(result).toEqual({
+      ok: false,
+      violations: [{ field: 'RunId', rule: 'value', message: 'applies to one table (TableName) only' }],
+    });
+  });
+
+  it('prefixes the scope rules with detail. inside an EventBridge event', () => {
+    const body = JSON.stringify({
+      'detail-type': 'Stop Materialized View Refresh',
+      source: 'glue-mv-stop',
+      id: 'e-1',
+      detail: { DatabaseName: 'sales', TableName: 'a', TableNames: ['*'] },
+    });
+
+    const result = parseStopMessageBody(body);
+
+    expect(result.ok ? [] : result.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
+      'detail.TableNames value',
+    ]);
+  });
+});
+
+describe('stop request contract: run guard, dry run and parent key', () => {
+  it('accepts any RunId that is a UUID, in either case, on a table request', () => {
+    fc.assert(
+      fc.property(runId, (id) => {
+        const request = stopRequest({ RunId: id });
+
+        expect(parseStopRequest(request)).toStrictEqual({ ok: true, request });
+      }),
+      RUNS,
+    );
+  });
+
+  it.each([
+    ['not-a-uuid'],
+    [`${RUN_ID}x`],
+    [RUN_ID.replaceAll('-', '')],
+    [` ${OTHER_RUN_ID}`],
+    ['6f1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6g'],
+    [''],
+  ])('refuses RunId %j with rule pattern', (id) => {
+    const result = parseStopRequest(stopRequest({ RunId: id }));
+
+    expect(result).toEqual({
+      ok: false,
+      violations: [{ field: 'RunId', rule: 'pattern', message: 'must be a refresh task run ID (a UUID)' }],
+    });
+  });
+
+  it('accepts any ISO-8601 IssuedAt with Z or a ±hh:mm offset', () => {
+    fc.assert(
+      fc.property(issuedAt, (at) => {
+        const request = stopRequest({ IssuedAt: at });
+
+        expect(parseStopRequest(request)).toStrictEqual({ ok: true, request });
+      }),
+      RUNS,
+    );
+  });
+
+  it.each([
+    ['2026-11-29', 'a date without a time'],
+    ['2026-11-29T02:00:00', 'no offset (local time is ambiguous)'],
+    ['2026-11-29T02:00:00.000+0000', "CloudWatch's offset without a colon"],
+    ['2026-02-30T02:00:00Z', 'a day that does not exist'],
+    ['yesterday', 'not a date-time at all'],
+    ['1795917600000', 'epoch milliseconds'],
+  ])('refuses IssuedAt %j (%s) with rule pattern', (at) => {
+    const result = parseStopRequest(stopRequest({ IssuedAt: at }));
+
+    expect(result).toEqual({
+      ok: false,
+      violations: [
+        {
+          field: 'IssuedAt',
+          rule: 'pattern',
+          message: 'must be an ISO-8601 date-time, e.g. 2026-11-29T02:00:00Z',
+        },
+      ],
+    });
+  });
+
+  it('accepts DryRun true and false on either kind of request', () => {
+    const requests: StopRequest[] = [
+      stopRequest({ DryRun: true }),
+      stopRequest({ DryRun: false }),
+      scopeRequest({ DryRun: true }),
+      scopeRequest({ DryRun: false }),
+    ];
+
+    for (const request of requests) expect(parseStopRequest(request)).toStrictEqual({ ok: true, request });
+  });
+
+  it.each([['true'], [1], [null]])('refuses DryRun %j with rule type', (value) => {
+    const result = parseStopRequest({ ...stopRequest(), DryRun: value });
+
+    expect(rulesOf(result)).toEqual([['DryRun', 'type']]);
+  });
+
+  it('accepts a ParentIdempotencyKey of 512 characters and refuses 513', () => {
+    const accepted = parseStopRequest(stopRequest({ ParentIdempotencyKey: 'k'.repeat(512) }));
+    const refused = parseStopRequest(stopRequest({ ParentIdempotencyKey: 'k'.repeat(513) }));
+
+    expect(accepted.ok).toBe(true);
+    expect(refused).toEqual({
+      ok: false,
+      violations: [
+        { field: 'ParentIdempotencyKey', rule: 'max-length', message: 'must be at most 512 characters' },
+      ],
+    });
+  });
+});
+
+describe('type refusals name the expected type in plain words', () => {
+  it.each([
+    [{ DatabaseName: 'sales', TableNames: 'daily_mv' }, 'TableNames: must be an array (type)'],
+    [{ DatabaseName: 'sales', TableName: 'daily_mv', DryRun: 'yes' }, 'DryRun: must be true or false (type)'],
+    [{ DatabaseName: 7, TableName: 'daily_mv' }, 'DatabaseName: must be a string (type)'],
+  ])('%j → %s', (input, expected) => {
+    const result = parseStopRequest(input);
+
+    expect(result.ok ? '' : describeViolations(result.violations)).toBe(expected);
   });
 });

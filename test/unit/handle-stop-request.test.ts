@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { AllowRule } from '../../src/policy/stack-config.ts';
 import { parseStopEvent, parseStopMessageBody } from '../../src/request/parse.ts';
 import { PermanentStopError, TransientStopError } from '../../src/stop/errors.ts';
 import {
@@ -9,18 +10,22 @@ import {
 } from '../../src/stop/handle-stop-request.ts';
 import {
   OUTCOMES,
+  type RecordedOutcomeName,
+  type RecordedStop,
   type RejectionReason,
   type RetryReason,
   type StopOutcome,
-  type TerminalOutcomeName,
 } from '../../src/stop/outcome.ts';
 import type { RejectedRequest, StopCommand, StopExecutor } from '../../src/stop/ports.ts';
 import { validText } from './support/arbitraries.ts';
 import {
   deepFreeze,
   eventBridgeEnvelope,
+  FOREIGN_ACCOUNT_ID,
   FUNCTION_ACCOUNT_ID,
   PUBLISHER_ACCOUNT_ID,
+  RUN_ID,
+  scopeRequest,
   stopRequest,
 } from './support/records.ts';
 
@@ -36,8 +41,8 @@ const injectedClock = (): (() => number) => {
 };
 
 const recordedAs =
-  (result: TerminalOutcomeName, replayed = false): StopExecutor =>
-  async () => ({ result, decidedAt: DECIDED_AT, replayed });
+  (result: RecordedOutcomeName, replayed = false, extra: Partial<RecordedStop> = {}): StopExecutor =>
+  async () => ({ result, decidedAt: DECIDED_AT, ...extra, replayed });
 
 const failingWith =
   (error: unknown): StopExecutor =>
@@ -45,9 +50,14 @@ const failingWith =
     throw error;
   };
 
+/** Every table of every database of the function's own catalog. */
+const ALLOW_ALL: readonly AllowRule[] = [{ database: '*', tables: ['*'] }];
+
 interface FakePortOptions {
   readonly execute?: StopExecutor;
   readonly park?: (request: RejectedRequest) => Promise<void>;
+  readonly allow?: readonly AllowRule[];
+  readonly dryRun?: boolean;
 }
 
 /** Plain fake ports that record every call. */
@@ -70,18 +80,20 @@ const fakePorts = (options: FakePortOptions = {}) => {
     report: (outcome) => {
       reported.push(outcome);
     },
+    policy: { allow: [...(options.allow ?? ALLOW_ALL)], dryRun: options.dryRun ?? false },
     clock: injectedClock(),
   };
   return { deps, executed, parked, reported };
 };
 
 /** A request as the SQS handler hands it over: the body parsed, the message id, the body kept verbatim. */
-const fromQueue = (body: string, messageId = MESSAGE_ID): IncomingStopRequest =>
+const fromQueue = (body: string, messageId = MESSAGE_ID, receivedAt?: string): IncomingStopRequest =>
   deepFreeze({
     parsed: parseStopMessageBody(body),
     delivery: { kind: 'sqs', messageId },
     accountId: FUNCTION_ACCOUNT_ID,
     original: body,
+    ...(receivedAt !== undefined ? { receivedAt } : {}),
   });
 
 /** A request as the EventBridge handler hands it over. */
@@ -100,7 +112,8 @@ const TARGET = { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableNam
 const VALID_BODY = JSON.stringify(stopRequest());
 const INVALID_BODY = JSON.stringify({ DatabaseName: 'sales', Tablename: 'daily_mv' });
 const INVALID_DETAIL =
-  'TableName: is required (required); Tablename: is not a field of the stop request (unknown-field)';
+  'TableName: is required (or TableNames, for a scope) (required); ' +
+  'Tablename: is not a field of the stop request (unknown-field)';
 
 describe('handleStopRequest: terminal outcomes', () => {
   it('reports stop-requested with the target, key, ids and the duration read from the injected clock', async () => {
@@ -113,6 +126,7 @@ describe('handleStopRequest: terminal outcomes', () => {
       trigger: 'sqs',
       target: TARGET,
       idempotencyKey: `message:${MESSAGE_ID}`,
+      dryRun: false,
       replayed: false,
       messageId: MESSAGE_ID,
       durationMs: ELAPSED_MS,
@@ -125,9 +139,13 @@ describe('handleStopRequest: terminal outcomes', () => {
     ['stop-requested', false],
     ['already-stopping', false],
     ['not-running', false],
+    ['skipped', false],
+    ['dry-run', false],
+    ['expanded', false],
     ['stop-requested', true],
     ['already-stopping', true],
     ['not-running', true],
+    ['skipped', true],
   ] as const)(
     'ends in %s (replayed: %s) as the executor recorded it, parking nothing',
     async (result, replayed) => {
@@ -161,6 +179,7 @@ describe('handleStopRequest: terminal outcomes', () => {
       trigger: 'eventbridge',
       target: TARGET,
       idempotencyKey: 'event:event-direct-1',
+      dryRun: false,
       replayed: false,
       eventId: 'event-direct-1',
       durationMs: ELAPSED_MS,
@@ -179,7 +198,7 @@ describe('handleStopRequest: terminal outcomes', () => {
 });
 
 describe('handleStopRequest: what the executor receives', () => {
-  it('gives the executor exactly { idempotencyKey, target }, with the producer key namespaced', async () => {
+  it('gives the executor exactly a table command with the producer key namespaced, and no guard', async () => {
     const body = JSON.stringify(
       stopRequest({ IdempotencyKey: 'nightly-2026-11-29', RequestedBy: 'scheduler', Reason: 'cost' }),
     );
@@ -187,12 +206,16 @@ describe('handleStopRequest: what the executor receives', () => {
 
     await handleStopRequest(fromQueue(body), deps);
 
-    expect(executed).toStrictEqual([{ idempotencyKey: 'key:nightly-2026-11-29', target: TARGET }]);
+    expect(executed).toStrictEqual([
+      { kind: 'table', idempotencyKey: 'key:nightly-2026-11-29', target: TARGET, guard: {}, dryRun: false },
+    ]);
   });
 
-  it('uses the CatalogId of the request when it gives one', async () => {
+  it('uses the CatalogId of the request when it gives one (and a rule names that catalog)', async () => {
     const body = JSON.stringify(stopRequest({ CatalogId: '999999999999' }));
-    const { deps, executed } = fakePorts();
+    const { deps, executed } = fakePorts({
+      allow: [{ catalogId: '999999999999', database: '*', tables: ['*'] }],
+    });
 
     await handleStopRequest(fromQueue(body), deps);
 
@@ -256,6 +279,7 @@ describe('handleStopRequest: refusals are parked, never lost', () => {
       {
         original: body,
         trigger: 'sqs',
+        outcome: 'rejected',
         reason: 'invalid-request',
         detail: INVALID_DETAIL,
         violations: incoming.parsed.ok ? [] : incoming.parsed.violations,
@@ -267,6 +291,7 @@ describe('handleStopRequest: refusals are parked, never lost', () => {
       reason: 'invalid-request',
       detail: INVALID_DETAIL,
       trigger: 'sqs',
+      dryRun: false,
       replayed: false,
       messageId: MESSAGE_ID,
       durationMs: ELAPSED_MS,
@@ -283,8 +308,9 @@ describe('handleStopRequest: refusals are parked, never lost', () => {
       {
         original: JSON.stringify(event),
         trigger: 'eventbridge',
+        outcome: 'rejected',
         reason: 'invalid-request',
-        detail: 'detail.TableName: is required (required)',
+        detail: 'detail.TableName: is required (or TableNames, for a scope) (required)',
         eventId: 'event-invalid-1',
       },
     ]);
@@ -310,6 +336,7 @@ describe('handleStopRequest: refusals are parked, never lost', () => {
         {
           original: VALID_BODY,
           trigger: 'sqs',
+          outcome: 'rejected',
           reason,
           detail: 'Glue said no',
           idempotencyKey: `message:${MESSAGE_ID}`,
@@ -322,6 +349,7 @@ describe('handleStopRequest: refusals are parked, never lost', () => {
         detail: 'Glue said no',
         target: TARGET,
         idempotencyKey: `message:${MESSAGE_ID}`,
+        dryRun: false,
         replayed: false,
         trigger: 'sqs',
         messageId: MESSAGE_ID,
@@ -375,6 +403,7 @@ describe('handleStopRequest: failures that may pass are retried', () => {
     'network-error',
     'duplicate-in-progress',
     'idempotency-store-unavailable',
+    'fan-out-incomplete',
   ] satisfies RetryReason[])('hands a %s failure back for retry without parking it', async (reason) => {
     const { deps, parked } = fakePorts({ execute: failingWith(new TransientStopError(reason, 'try later')) });
 
@@ -386,6 +415,7 @@ describe('handleStopRequest: failures that may pass are retried', () => {
       detail: 'try later',
       target: TARGET,
       idempotencyKey: `message:${MESSAGE_ID}`,
+      dryRun: false,
       replayed: false,
       trigger: 'sqs',
       messageId: MESSAGE_ID,
@@ -410,7 +440,7 @@ describe('handleStopRequest: failures that may pass are retried', () => {
 
 describe('handleStopRequest: every request, whatever happens', () => {
   type ExecutorScenario =
-    | { readonly kind: 'recorded'; readonly result: TerminalOutcomeName; readonly replayed: boolean }
+    | { readonly kind: 'recorded'; readonly result: RecordedOutcomeName; readonly replayed: boolean }
     | { readonly kind: 'permanent'; readonly reason: RejectionReason }
     | { readonly kind: 'transient'; readonly reason: RetryReason }
     | { readonly kind: 'unknown' };
@@ -418,7 +448,14 @@ describe('handleStopRequest: every request, whatever happens', () => {
   const executorScenario: fc.Arbitrary<ExecutorScenario> = fc.oneof(
     fc.record({
       kind: fc.constant('recorded' as const),
-      result: fc.constantFrom('stop-requested', 'already-stopping', 'not-running'),
+      result: fc.constantFrom(
+        'stop-requested',
+        'already-stopping',
+        'not-running',
+        'skipped',
+        'dry-run',
+        'expanded',
+      ),
       replayed: fc.boolean(),
     }),
     fc.record({
@@ -454,36 +491,45 @@ describe('handleStopRequest: every request, whatever happens', () => {
     const body = fc.oneof(
       fc.constant(VALID_BODY),
       fc.constant(INVALID_BODY),
+      fc.constant(JSON.stringify(scopeRequest())),
       fc.constant('not json'),
       fc.json(),
       fc.constant(JSON.stringify(eventBridgeEnvelope(stopRequest()))),
     );
 
     await fc.assert(
-      fc.asyncProperty(body, executorScenario, fc.boolean(), async (text, scenario, parkerWorks) => {
-        const incoming = fromQueue(text);
-        const before = structuredClone(incoming);
-        const { deps, parked, reported } = fakePorts({
-          execute: executorFor(scenario),
-          park: async () => {
-            if (!parkerWorks) throw new Error('SQS is unreachable');
-          },
-        });
+      fc.asyncProperty(
+        body,
+        executorScenario,
+        fc.boolean(),
+        fc.boolean(),
+        async (text, scenario, parkerWorks, allowed) => {
+          const incoming = fromQueue(text);
+          const before = structuredClone(incoming);
+          const { deps, parked, reported } = fakePorts({
+            execute: executorFor(scenario),
+            park: async () => {
+              if (!parkerWorks) throw new Error('SQS is unreachable');
+            },
+            allow: allowed ? ALLOW_ALL : [{ database: 'elsewhere', tables: ['*'] }],
+          });
 
-        const outcome = await handleStopRequest(incoming, deps);
+          const outcome = await handleStopRequest(incoming, deps);
 
-        expect(reported).toHaveLength(1);
-        expect(reported[0]).toBe(outcome);
-        expect(OUTCOMES).toContain(outcome.outcome);
-        expect(outcome.durationMs).toBe(ELAPSED_MS);
-        expect(parked.every((request) => request.original === text)).toBe(true);
-        // A refusal is either parked (rejected) or, when parking failed, handed back (retry): never dropped.
-        const parkingAttempted = parked.length > 0;
-        expect(parked.length).toBeLessThanOrEqual(1);
-        expect(outcome.outcome === 'rejected').toBe(parkingAttempted && parkerWorks);
-        expect(outcome.reason === 'dead-letter-queue-unavailable').toBe(parkingAttempted && !parkerWorks);
-        expect(incoming).toStrictEqual(before);
-      }),
+          expect(reported).toHaveLength(1);
+          expect(reported[0]).toBe(outcome);
+          expect(OUTCOMES).toContain(outcome.outcome);
+          expect(outcome.durationMs).toBe(ELAPSED_MS);
+          expect(parked.every((request) => request.original === text)).toBe(true);
+          // A refusal is either parked (rejected) or, when parking failed, handed back (retry): never dropped.
+          const parkingAttempted = parked.length > 0;
+          expect(parked.length).toBeLessThanOrEqual(1);
+          expect(['rejected', 'not-allowed'].includes(outcome.outcome)).toBe(parkingAttempted && parkerWorks);
+          expect(parked.every((request) => request.outcome === outcome.outcome || !parkerWorks)).toBe(true);
+          expect(outcome.reason === 'dead-letter-queue-unavailable').toBe(parkingAttempted && !parkerWorks);
+          expect(incoming).toStrictEqual(before);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -512,5 +558,267 @@ describe('handleStopRequest: every request, whatever happens', () => {
     expect(paths.every(([incoming]) => Object.isFrozen(incoming) && Object.isFrozen(incoming.parsed))).toBe(
       true,
     );
+  });
+});
+
+describe('handleStopRequest: the allow-list', () => {
+  const SALES_HOURLY_ONLY: readonly AllowRule[] = [{ database: 'sales', tables: ['hourly_*'] }];
+
+  it('parks a table outside the allow-list as not-allowed, with its reason, and never runs the command', async () => {
+    const { deps, executed, parked } = fakePorts({ allow: SALES_HOURLY_ONLY });
+
+    const outcome = await handleStopRequest(fromQueue(VALID_BODY), deps);
+
+    expect(executed).toEqual([]);
+    expect(parked).toStrictEqual([
+      {
+        original: VALID_BODY,
+        trigger: 'sqs',
+        outcome: 'not-allowed',
+        reason: 'table-not-allowed',
+        detail: 'table sales.daily_revenue_mv is not in the allow-list',
+        idempotencyKey: `message:${MESSAGE_ID}`,
+        messageId: MESSAGE_ID,
+      },
+    ]);
+    expect(outcome).toStrictEqual({
+      outcome: 'not-allowed',
+      reason: 'table-not-allowed',
+      detail: 'table sales.daily_revenue_mv is not in the allow-list',
+      target: TARGET,
+      idempotencyKey: `message:${MESSAGE_ID}`,
+      dryRun: false,
+      replayed: false,
+      trigger: 'sqs',
+      messageId: MESSAGE_ID,
+      durationMs: ELAPSED_MS,
+    });
+  });
+
+  it('refuses a foreign catalog no rule names, even with a rule for every database', async () => {
+    const body = JSON.stringify(stopRequest({ CatalogId: FOREIGN_ACCOUNT_ID }));
+    const { deps, executed, parked } = fakePorts();
+
+    const outcome = await handleStopRequest(fromQueue(body), deps);
+
+    expect(outcome).toMatchObject({ outcome: 'not-allowed', reason: 'catalog-not-allowed' });
+    expect(parked.map((p) => p.outcome)).toEqual(['not-allowed']);
+    expect(executed).toEqual([]);
+  });
+
+  it('refuses a scope request for a database outside the allow-list', async () => {
+    const body = JSON.stringify(scopeRequest({ DatabaseName: 'finance' }));
+    const { deps, executed } = fakePorts({ allow: SALES_HOURLY_ONLY });
+
+    const outcome = await handleStopRequest(fromQueue(body), deps);
+
+    expect(outcome).toMatchObject({
+      outcome: 'not-allowed',
+      reason: 'database-not-allowed',
+      scope: { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'finance', TableNames: ['*'] },
+    });
+    expect(executed).toEqual([]);
+  });
+
+  it('lets a scope request of an allowed database through: its tables are filtered when it is expanded', async () => {
+    const body = JSON.stringify(scopeRequest({ TableNames: ['*'] }));
+    const { deps, executed } = fakePorts({
+      allow: SALES_HOURLY_ONLY,
+      execute: recordedAs('expanded', false, { queued: 2 }),
+    });
+
+    const outcome = await handleStopRequest(fromQueue(body), deps);
+
+    expect(outcome).toMatchObject({ outcome: 'expanded', queued: 2 });
+    expect(executed.map((command) => command.kind)).toEqual(['scope']);
+  });
+
+  it('retries a not-allowed request when it cannot be parked', async () => {
+    const { deps } = fakePorts({
+      allow: SALES_HOURLY_ONLY,
+      park: async () => {
+        throw new Error('SQS is unreachable');
+      },
+    });
+
+    const outcome = await handleStopRequest(fromQueue(VALID_BODY), deps);
+
+    expect(outcome).toMatchObject({
+      outcome: 'retry',
+      reason: 'dead-letter-queue-unavailable',
+      detail: 'could not park a table-not-allowed request: Error: SQS is unreachable',
+    });
+  });
+});
+
+describe('handleStopRequest: dry run', () => {
+  it.each([
+    [false, undefined, false],
+    [false, false, false],
+    [false, true, true],
+    [true, undefined, true],
+    [true, false, true],
+  ] as const)(
+    'stage dry-run %s with request DryRun %s gives a command and an outcome with dryRun %s',
+    async (stage, perRequest, expected) => {
+      const body = JSON.stringify(stopRequest(perRequest === undefined ? {} : { DryRun: perRequest }));
+      const { deps, executed } = fakePorts({
+        dryRun: stage,
+        execute: recordedAs(expected ? 'dry-run' : 'stop-requested'),
+      });
+
+      const outcome = await handleStopRequest(fromQueue(body), deps);
+
+      expect(executed.map((command) => command.dryRun)).toEqual([expected]);
+      expect(outcome.dryRun).toBe(expected);
+    },
+  );
+
+  it('carries a dry run into a scope command too', async () => {
+    const body = JSON.stringify(scopeRequest({ DryRun: true }));
+    const { deps, executed } = fakePorts({ execute: recordedAs('expanded') });
+
+    await handleStopRequest(fromQueue(body), deps);
+
+    expect(executed).toMatchObject([{ kind: 'scope', dryRun: true }]);
+  });
+
+  it('says dryRun in a not-allowed outcome as well', async () => {
+    const { deps } = fakePorts({ dryRun: true, allow: [{ database: 'elsewhere', tables: ['*'] }] });
+
+    const outcome = await handleStopRequest(fromQueue(VALID_BODY), deps);
+
+    expect(outcome).toMatchObject({ outcome: 'not-allowed', dryRun: true });
+  });
+});
+
+describe('handleStopRequest: scope requests', () => {
+  it('builds a scope command with the request’s IssuedAt, account, Reason and RequestedBy', async () => {
+    const body = JSON.stringify(
+      scopeRequest({
+        TableNames: ['daily_*', 'hourly_mv'],
+        IssuedAt: '2026-11-29T02:00:00+01:00',
+        Reason: 'cost spike',
+        RequestedBy: 'ops-runbook',
+        IdempotencyKey: 'spike-1',
+      }),
+    );
+    const { deps, executed } = fakePorts({ execute: recordedAs('expanded') });
+
+    await handleStopRequest(fromQueue(body, MESSAGE_ID, '2026-11-29T03:00:00.000Z'), deps);
+
+    expect(executed).toStrictEqual([
+      {
+        kind: 'scope',
+        idempotencyKey: 'key:spike-1',
+        target: {
+          CatalogId: FUNCTION_ACCOUNT_ID,
+          DatabaseName: 'sales',
+          TableNames: ['daily_*', 'hourly_mv'],
+        },
+        issuedAt: '2026-11-29T02:00:00+01:00',
+        accountId: FUNCTION_ACCOUNT_ID,
+        dryRun: false,
+        requestedBy: 'ops-runbook',
+        reason: 'cost spike',
+      },
+    ]);
+  });
+
+  it('takes the time the trigger received the request as IssuedAt when the request has none', async () => {
+    const { deps, executed } = fakePorts({ execute: recordedAs('expanded') });
+
+    await handleStopRequest(
+      fromQueue(JSON.stringify(scopeRequest()), MESSAGE_ID, '2026-11-29T02:00:05.000Z'),
+      deps,
+    );
+
+    expect(executed).toMatchObject([{ kind: 'scope', issuedAt: '2026-11-29T02:00:05.000Z' }]);
+  });
+
+  it('takes the start of handling as IssuedAt when neither the request nor the trigger gives a time', async () => {
+    const { deps, executed } = fakePorts({ execute: recordedAs('expanded') });
+
+    await handleStopRequest(fromQueue(JSON.stringify(scopeRequest())), deps);
+
+    expect(executed).toMatchObject([{ kind: 'scope', issuedAt: new Date(STARTED_AT_MS).toISOString() }]);
+  });
+
+  it('reports the scope, the count queued and the detail of an expansion', async () => {
+    const { deps } = fakePorts({
+      execute: recordedAs('expanded', false, {
+        queued: 3,
+        detail: '3 running refreshes queued to be stopped',
+      }),
+    });
+
+    const outcome = await handleStopRequest(fromQueue(JSON.stringify(scopeRequest())), deps);
+
+    expect(outcome).toStrictEqual({
+      outcome: 'expanded',
+      scope: { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableNames: ['*'] },
+      queued: 3,
+      detail: '3 running refreshes queued to be stopped',
+      idempotencyKey: `message:${MESSAGE_ID}`,
+      dryRun: false,
+      replayed: false,
+      trigger: 'sqs',
+      messageId: MESSAGE_ID,
+      durationMs: ELAPSED_MS,
+    });
+  });
+});
+
+describe('handleStopRequest: table requests with a run guard', () => {
+  it.each([
+    [{}, {}],
+    [{ RunId: RUN_ID }, { runId: RUN_ID }],
+    [{ IssuedAt: '2026-11-29T02:00:00Z' }, { issuedAt: '2026-11-29T02:00:00Z' }],
+    [
+      { RunId: RUN_ID, IssuedAt: '2026-11-29T02:00:00Z' },
+      { runId: RUN_ID, issuedAt: '2026-11-29T02:00:00Z' },
+    ],
+  ])('turns %j into the guard %j, and nothing else', async (fields, guard) => {
+    const body = JSON.stringify(stopRequest(fields));
+    const { deps, executed } = fakePorts();
+
+    await handleStopRequest(fromQueue(body, MESSAGE_ID, '2026-11-29T03:00:00.000Z'), deps);
+
+    expect(executed).toMatchObject([{ kind: 'table' }]);
+    expect(executed[0]?.kind === 'table' && executed[0].guard).toStrictEqual(guard);
+  });
+
+  it('reports the run the command stopped, skipped or would stop, with its detail', async () => {
+    const { deps } = fakePorts({
+      execute: recordedAs('skipped', true, {
+        runId: RUN_ID,
+        runStartedAt: '2026-11-29T02:00:01.000Z',
+        detail: 'newer run, skipped',
+      }),
+    });
+
+    const outcome = await handleStopRequest(
+      fromQueue(JSON.stringify(stopRequest({ IssuedAt: '2026-11-29T02:00:00Z' }))),
+      deps,
+    );
+
+    expect(outcome).toMatchObject({
+      outcome: 'skipped',
+      replayed: true,
+      runId: RUN_ID,
+      detail: 'newer run, skipped',
+    });
+    expect(outcome).not.toHaveProperty('runStartedAt');
+  });
+
+  it('reports the parent key of a request derived from a scope', async () => {
+    const body = JSON.stringify(
+      stopRequest({ IdempotencyKey: 'scope-abc', ParentIdempotencyKey: 'event:e-1', RunId: RUN_ID }),
+    );
+    const { deps } = fakePorts();
+
+    const outcome = await handleStopRequest(fromQueue(body), deps);
+
+    expect(outcome).toMatchObject({ idempotencyKey: 'key:scope-abc', parentIdempotencyKey: 'event:e-1' });
   });
 });

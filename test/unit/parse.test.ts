@@ -1,8 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SCHEDULER_CONTEXT, schedulePayloadTemplate } from '../../src/policy/schedule-payload.ts';
+import { type CostGuard, parseStackConfig } from '../../src/policy/stack-config.ts';
 import { STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE } from '../../src/request/events.ts';
 import { looksLikeEventBridgeEvent, parseStopEvent, parseStopMessageBody } from '../../src/request/parse.ts';
-import { eventBridgeEnvelope, invocationRecord, stopRequest } from './support/records.ts';
+import { interpretQueueMessage } from '../../src/request/queue-message.ts';
+import {
+  alarmStateChange,
+  eventBridgeEnvelope,
+  invocationRecord,
+  scopeRequest,
+  stopRequest,
+} from './support/records.ts';
 
 const RUNS = { numRuns: 1000 };
 
@@ -71,7 +80,9 @@ describe('parseStopMessageBody: the SQS body', () => {
     expect(result).toEqual({
       ok: false,
       eventId: 'event-refused-1',
-      violations: [{ field: 'detail.TableName', rule: 'required', message: 'is required' }],
+      violations: [
+        { field: 'detail.TableName', rule: 'required', message: 'is required (or TableNames, for a scope)' },
+      ],
     });
   });
 
@@ -114,8 +125,8 @@ describe('parseStopMessageBody: the SQS body', () => {
     expect(result.ok ? [] : result.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
       'source value',
       'detail-type value',
-      'detail.DatabaseName min-length',
       'detail.TableName required',
+      'detail.DatabaseName min-length',
       'detail.Tablename unknown-field',
     ]);
   });
@@ -150,6 +161,20 @@ describe('parseStopMessageBody: the SQS body', () => {
     });
   });
 
+  it('accepts an event id of 255 characters and refuses 256: the id becomes part of derived keys', () => {
+    const accepted = parseStopMessageBody(
+      JSON.stringify(eventBridgeEnvelope(stopRequest(), { id: 'e'.repeat(255) })),
+    );
+    const refused = parseStopMessageBody(
+      JSON.stringify(eventBridgeEnvelope(stopRequest(), { id: 'e'.repeat(256) })),
+    );
+
+    expect(accepted.ok).toBe(true);
+    expect(refused.ok ? [] : refused.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
+      'id max-length',
+    ]);
+  });
+
   it('treats any object with a detail-type key as an envelope and carries its id, valid or not', () => {
     fc.assert(
       fc.property(
@@ -174,43 +199,6 @@ describe('parseStopMessageBody: the SQS body', () => {
   });
 });
 
-describe('parseStopMessageBody: a Lambda on-failure record redriven from the dead-letter queue', () => {
-  it('reads the request from the detail of the event in requestPayload, carrying its event id', () => {
-    const body = JSON.stringify(
-      invocationRecord(eventBridgeEnvelope(stopRequest(), { id: 'event-failed-1' })),
-    );
-
-    const result = parseStopMessageBody(body);
-
-    expect(result).toStrictEqual({ ok: true, request: stopRequest(), eventId: 'event-failed-1' });
-  });
-
-  it('names violations inside the record with the requestPayload. prefix, and still carries the event id', () => {
-    const event = eventBridgeEnvelope(
-      { DatabaseName: 'sales', Extra: 1 },
-      { id: 'event-failed-2', source: 'x' },
-    );
-
-    const result = parseStopMessageBody(JSON.stringify(invocationRecord(event)));
-
-    expect(result.eventId).toBe('event-failed-2');
-    expect(result.ok ? [] : result.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
-      'requestPayload.source value',
-      'requestPayload.detail.TableName required',
-      'requestPayload.detail.Extra unknown-field',
-    ]);
-  });
-
-  it('refuses a record whose requestPayload is not an event object with a type violation on requestPayload', () => {
-    const result = parseStopMessageBody(JSON.stringify(invocationRecord('not an event')));
-
-    expect(result).toEqual({
-      ok: false,
-      violations: [{ field: 'requestPayload', rule: 'type', message: 'must be a JSON object' }],
-    });
-  });
-});
-
 describe('parseStopEvent: the event the EventBridge rule delivers', () => {
   it('gives the same result as the same event arriving as an SQS body', () => {
     const event = eventBridgeEnvelope({
@@ -227,6 +215,20 @@ describe('parseStopEvent: the event the EventBridge rule delivers', () => {
       ok: true,
       request: { DatabaseName: 'sales', TableName: 'daily_mv', Reason: 'maintenance' },
       eventId: event.id,
+    });
+  });
+
+  it('reads a scope request from the detail, carrying the event id', () => {
+    const event = eventBridgeEnvelope(scopeRequest({ TableNames: ['daily_*'], DryRun: true }), {
+      id: 'event-scope-1',
+    });
+
+    const result = parseStopEvent(event);
+
+    expect(result).toStrictEqual({
+      ok: true,
+      request: { DatabaseName: 'sales', TableNames: ['daily_*'], DryRun: true },
+      eventId: 'event-scope-1',
     });
   });
 
@@ -247,5 +249,157 @@ describe('looksLikeEventBridgeEvent', () => {
     expect(looksLikeEventBridgeEvent([{ 'detail-type': 'x' }])).toBe(false);
     expect(looksLikeEventBridgeEvent(null)).toBe(false);
     expect(looksLikeEventBridgeEvent('detail-type')).toBe(false);
+  });
+});
+
+const GUARDS: readonly CostGuard[] = [
+  { alarmName: 'glue-dpu-spend-too-high', scope: { database: 'sales', tables: ['daily_*'] } },
+];
+
+const read = (value: unknown) => interpretQueueMessage(JSON.stringify(value), GUARDS);
+
+describe('interpretQueueMessage: what producers send', () => {
+  it('reads a plain table request', () => {
+    expect(read(stopRequest())).toStrictEqual({
+      kind: 'request',
+      parsed: { ok: true, request: stopRequest() },
+    });
+  });
+
+  it('reads a plain scope request', () => {
+    const request = scopeRequest({ TableNames: ['daily_*'] });
+
+    expect(read(request)).toStrictEqual({ kind: 'request', parsed: { ok: true, request } });
+  });
+
+  it('reads a stop event delivered by an EventBridge rule, carrying its id', () => {
+    const result = read(eventBridgeEnvelope(stopRequest(), { id: 'event-ok-1' }));
+
+    expect(result).toStrictEqual({
+      kind: 'request',
+      parsed: { ok: true, request: stopRequest(), eventId: 'event-ok-1' },
+    });
+  });
+
+  it('refuses text that is not JSON with a json violation', () => {
+    expect(interpretQueueMessage('stop it', GUARDS)).toStrictEqual({
+      kind: 'request',
+      parsed: { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] },
+    });
+  });
+});
+
+describe('interpretQueueMessage: what the dead-letter queue holds, redriven', () => {
+  it('reads a Lambda on-failure record: the request is the detail of the event in requestPayload', () => {
+    const record = invocationRecord(eventBridgeEnvelope(stopRequest(), { id: 'event-failed-1' }));
+
+    expect(read(record)).toStrictEqual({
+      kind: 'request',
+      parsed: { ok: true, request: stopRequest(), eventId: 'event-failed-1' },
+    });
+  });
+
+  it('names violations inside an on-failure record with the requestPayload. prefix, carrying the event id', () => {
+    const record = invocationRecord(
+      eventBridgeEnvelope({ DatabaseName: 'sales', Extra: 1 }, { id: 'event-failed-2', source: 'x' }),
+    );
+
+    const result = read(record);
+
+    expect(result.kind === 'request' && result.parsed.eventId).toBe('event-failed-2');
+    expect(
+      result.kind === 'request' && !result.parsed.ok
+        ? result.parsed.violations.map((v) => `${v.field} ${v.rule}`)
+        : [],
+    ).toEqual([
+      'requestPayload.source value',
+      'requestPayload.detail.TableName required',
+      'requestPayload.detail.Extra unknown-field',
+    ]);
+  });
+
+  it('refuses an on-failure record whose requestPayload is not an object, with a type violation on requestPayload', () => {
+    expect(read(invocationRecord('not an event'))).toStrictEqual({
+      kind: 'request',
+      parsed: {
+        ok: false,
+        violations: [{ field: 'requestPayload', rule: 'type', message: 'must be a JSON object' }],
+      },
+    });
+  });
+
+  it('turns a redriven alarm that calls for a stop into the guard’s scope request, keyed on the alarm event', () => {
+    const result = read(alarmStateChange({ id: 'alarm-event-1' }));
+
+    expect(result).toMatchObject({
+      kind: 'request',
+      parsed: {
+        ok: true,
+        eventId: 'alarm-event-1',
+        request: { DatabaseName: 'sales', TableNames: ['daily_*'] },
+      },
+    });
+  });
+
+  it('reads an alarm inside an on-failure record of the alarm function', () => {
+    const result = read(invocationRecord(alarmStateChange({ id: 'alarm-event-2' })));
+
+    expect(result).toMatchObject({ kind: 'request', parsed: { ok: true, eventId: 'alarm-event-2' } });
+  });
+
+  it('says a redriven alarm that calls for no stop is ignored, and why', () => {
+    const result = read(alarmStateChange({ alarmName: 'unguarded-alarm' }));
+
+    expect(result).toStrictEqual({
+      kind: 'alarm-ignored',
+      alarmName: 'unguarded-alarm',
+      why: 'no cost guard is configured for this alarm',
+    });
+  });
+
+  it('refuses a malformed alarm event with violations naming its fields', () => {
+    const result = read({ ...alarmStateChange(), detail: { state: { value: 'ALARM' } } });
+
+    expect(result).toMatchObject({
+      kind: 'request',
+      parsed: { ok: false, violations: [{ field: 'detail.alarmName', rule: 'required' }] },
+    });
+  });
+
+  it('turns a redriven maintenance-window payload into the window’s scope request, keyed on the occurrence', () => {
+    const [window] = parseStackConfig({
+      allow: [{ database: 'sales' }],
+      maintenanceWindows: [{ name: 'nightly', schedule: 'cron(0 2 * * ? *)', scope: { database: 'sales' } }],
+    }).maintenanceWindows;
+    if (!window) throw new Error('fixture has no window');
+    const payload = schedulePayloadTemplate(window)
+      .replace(SCHEDULER_CONTEXT.scheduledTime, '2026-11-29T02:00:00Z')
+      .replace(SCHEDULER_CONTEXT.executionId, 'exec-1')
+      .replace(
+        SCHEDULER_CONTEXT.scheduleArn,
+        'arn:aws:scheduler:us-east-1:123456789012:schedule/default/nightly',
+      )
+      .replace(SCHEDULER_CONTEXT.attemptNumber, '1');
+
+    const result = interpretQueueMessage(payload, GUARDS);
+
+    expect(result).toMatchObject({
+      kind: 'request',
+      parsed: {
+        ok: true,
+        eventId: 'exec-1',
+        request: {
+          DatabaseName: 'sales',
+          TableNames: ['*'],
+          IdempotencyKey: 'schedule:nightly@2026-11-29T02:00:00Z',
+        },
+      },
+    });
+  });
+
+  it('refuses a maintenance-window payload that is missing fields', () => {
+    const result = read({ window: 'nightly', scheduledTime: '2026-11-29T02:00:00Z' });
+
+    expect(result.kind === 'request' && result.parsed.ok).toBe(false);
   });
 });

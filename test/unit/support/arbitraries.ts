@@ -61,3 +61,40 @@ export const charactersOfLength = (minLength: number, maxLength: number): fc.Arb
 
 export const validText = (maxLength: number = NAME_MAX_LENGTH): fc.Arbitrary<string> =>
   validCharacters(maxLength).map((characters) => characters.join(''));
+
+/** A refresh task run id: a UUID, in lower or upper case (the API pattern allows both). */
+export const runId: fc.Arbitrary<string> = fc
+  .tuple(fc.uuid(), fc.boolean())
+  .map(([uuid, upper]) => (upper ? uuid.toUpperCase() : uuid));
+
+/**
+ * Writes `instant` as ISO-8601 with the given UTC offset (`Z` for zero when `zulu`), to the second or to
+ * the millisecond. The text names the same instant whatever the offset (to the second when `fraction` is false).
+ */
+export const isoWithOffset = (
+  instant: Date,
+  offsetMinutes: number,
+  fraction: boolean,
+  zulu = true,
+): string => {
+  const local = new Date(instant.getTime() + offsetMinutes * 60_000);
+  const base = local.toISOString().slice(0, fraction ? 23 : 19);
+  if (offsetMinutes === 0 && zulu) return `${base}Z`;
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const minutes = Math.abs(offsetMinutes);
+  return `${base}${sign}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+};
+
+/** An ISO-8601 date-time with an offset (`Z` or `±hh:mm`), as the contract's IssuedAt takes it. */
+export const issuedAt: fc.Arbitrary<string> = fc
+  .record({
+    instant: fc.date({
+      min: new Date('1971-01-01T00:00:00Z'),
+      max: new Date('2998-12-31T00:00:00Z'),
+      noInvalidDate: true,
+    }),
+    offset: fc.oneof(fc.constant(0), fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 })),
+    fraction: fc.boolean(),
+    zulu: fc.boolean(),
+  })
+  .map(({ instant, offset, fraction, zulu }) => isoWithOffset(instant, offset, fraction, zulu));

@@ -1,0 +1,83 @@
+/**
+ * What a message on the stop queue can be. Producers send stop requests or stop events; everything that
+ * lands in the dead-letter queue must also be redrivable to the stop queue, so it accepts those shapes too:
+ * a Lambda on-failure invocation record (its `requestPayload`), a CloudWatch alarm state change (from the
+ * cost-guard rule's dead-letter queue) and a maintenance-window payload (from a schedule's dead-letter queue).
+ * Each keeps the idempotency key it had the first time, so a redrive never acts twice.
+ */
+
+import * as z from 'zod/mini';
+import { decideOnAlarm, parseAlarmStateChange } from '../policy/cost-guard.ts';
+import { schedulePayloadSchema, scopeRequestForWindow } from '../policy/schedule-payload.ts';
+import type { CostGuard } from '../policy/stack-config.ts';
+import {
+  looksLikeEventBridgeEvent,
+  type ParsedStopMessage,
+  parseStopEvent,
+  parseStopRequest,
+  violationsOf,
+} from './parse.ts';
+
+export type QueueMessage =
+  | { readonly kind: 'request'; readonly parsed: ParsedStopMessage }
+  | { readonly kind: 'alarm-ignored'; readonly alarmName: string; readonly why: string };
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const looksLikeInvocationRecord = (value: unknown): value is { requestPayload: unknown } =>
+  isRecord(value) && isRecord(value.requestContext) && 'requestPayload' in value;
+
+const looksLikeSchedulePayload = (value: unknown): boolean =>
+  isRecord(value) && 'window' in value && 'scheduledTime' in value;
+
+const interpret = (value: unknown, costGuards: readonly CostGuard[], prefix: string): QueueMessage => {
+  if (looksLikeInvocationRecord(value)) {
+    return interpret(
+      value.requestPayload,
+      costGuards,
+      prefix === '' ? 'requestPayload' : `${prefix}.requestPayload`,
+    );
+  }
+  if (isRecord(value) && value.source === 'aws.cloudwatch') {
+    const alarm = parseAlarmStateChange(value);
+    if (!alarm.ok) {
+      const violations = alarm.violations.map((v) => ({
+        ...v,
+        field: prefix === '' ? v.field : `${prefix}.${v.field}`,
+      }));
+      return {
+        kind: 'request',
+        parsed: { ok: false, violations, ...(alarm.eventId !== undefined ? { eventId: alarm.eventId } : {}) },
+      };
+    }
+    const decision = decideOnAlarm(alarm.event, costGuards);
+    if (!decision.act) return { kind: 'alarm-ignored', alarmName: decision.alarmName, why: decision.why };
+    return { kind: 'request', parsed: { ok: true, request: decision.request, eventId: alarm.event.id } };
+  }
+  if (looksLikeEventBridgeEvent(value)) return { kind: 'request', parsed: parseStopEvent(value, prefix) };
+  if (looksLikeSchedulePayload(value)) {
+    const payload = z.safeParse(schedulePayloadSchema, value);
+    return {
+      kind: 'request',
+      parsed: payload.success
+        ? { ok: true, request: scopeRequestForWindow(payload.data), eventId: payload.data.executionId }
+        : { ok: false, violations: violationsOf(payload.error, value, prefix) },
+    };
+  }
+  return { kind: 'request', parsed: parseStopRequest(value, prefix) };
+};
+
+/** Reads one SQS message body. `costGuards` decide what a redriven alarm state change means. */
+export const interpretQueueMessage = (body: string, costGuards: readonly CostGuard[]): QueueMessage => {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return {
+      kind: 'request',
+      parsed: { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] },
+    };
+  }
+  return interpret(value, costGuards, '');
+};

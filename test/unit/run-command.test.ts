@@ -1,0 +1,911 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AllowRule } from '../../src/policy/stack-config.ts';
+import {
+  NAME_MAX_LENGTH,
+  REASON_MAX_LENGTH,
+  REQUESTED_BY_MAX_LENGTH,
+  type StopTarget,
+  type TableStopRequest,
+} from '../../src/request/contract.ts';
+import { parseStopMessageBody, parseStopRequest } from '../../src/request/parse.ts';
+import { GlueCallError, PermanentStopError, TransientStopError } from '../../src/stop/errors.ts';
+import { handleStopRequest } from '../../src/stop/handle-stop-request.ts';
+import type { ActiveRun, RunLister, ScopeStopCommand, TableStopCommand } from '../../src/stop/ports.ts';
+import {
+  type CommandDependencies,
+  derivedIdempotencyKey,
+  expandScope,
+  runStopCommand,
+  stopTable,
+} from '../../src/stop/run-command.ts';
+import { checkRunGuard, currentRun } from '../../src/stop/run-guard.ts';
+import { allowedCharacter, isoWithOffset, issuedAt, validText } from './support/arbitraries.ts';
+import {
+  activeRun,
+  deepFreeze,
+  FOREIGN_ACCOUNT_ID,
+  FUNCTION_ACCOUNT_ID,
+  glueFailure,
+  OTHER_RUN_ID,
+  RUN_ID,
+  rejectionOf,
+  scopeTarget,
+  stopTarget,
+} from './support/records.ts';
+
+const DECIDED_AT = new Date('2026-11-29T02:00:07.000Z');
+const ISSUED_AT = '2026-11-29T02:00:00Z';
+const PARENT_KEY = 'event:9b2d4f6a-1c3e-4a5b-8d7f-0e1a2b3c4d5e';
+
+type ListQuery = Parameters<RunLister['activeRuns']>[0];
+
+interface FakeOptions {
+  /** What Glue has running (STARTING or RUNNING; the port filters statuses and merges pages). */
+  readonly running?: readonly ActiveRun[];
+  readonly stopFails?: unknown;
+  readonly listFails?: unknown;
+  readonly enqueueFails?: unknown;
+  readonly allow?: readonly AllowRule[];
+}
+
+/** Plain fakes of the three ports; the lister answers like Glue, narrowing by database and table. */
+const fakePorts = (options: FakeOptions = {}) => {
+  const stopped: StopTarget[] = [];
+  const listed: ListQuery[] = [];
+  const enqueued: TableStopRequest[] = [];
+  const deps: CommandDependencies = {
+    stopper: {
+      async stopRefresh(target) {
+        stopped.push(target);
+        if (options.stopFails !== undefined) throw options.stopFails;
+      },
+    },
+    runs: {
+      async activeRuns(query) {
+        listed.push(query);
+        if (options.listFails !== undefined) throw options.listFails;
+        return (options.running ?? []).filter(
+          (run) =>
+            run.databaseName === query.DatabaseName &&
+            (query.TableName === undefined || run.tableName === query.TableName),
+        );
+      },
+    },
+    queue: {
+      async enqueue(requests) {
+        if (options.enqueueFails !== undefined) throw options.enqueueFails;
+        enqueued.push(...requests);
+      },
+    },
+    allow: options.allow ?? [{ database: '*', tables: ['*'] }],
+    now: () => DECIDED_AT,
+  };
+  return { deps, stopped, listed, enqueued };
+};
+
+const tableCommand = (overrides: Partial<TableStopCommand> = {}): TableStopCommand =>
+  deepFreeze({
+    kind: 'table',
+    idempotencyKey: 'key:nightly-1',
+    target: stopTarget({ TableName: 'daily_mv' }),
+    guard: {},
+    dryRun: false,
+    ...overrides,
+  });
+
+const scopeCommand = (overrides: Partial<ScopeStopCommand> = {}): ScopeStopCommand =>
+  deepFreeze({
+    kind: 'scope',
+    idempotencyKey: PARENT_KEY,
+    target: scopeTarget(),
+    issuedAt: ISSUED_AT,
+    accountId: FUNCTION_ACCOUNT_ID,
+    dryRun: false,
+    ...overrides,
+  });
+
+const glueError = (code: string, httpStatusCode?: number) =>
+  new GlueCallError(glueFailure(code, httpStatusCode));
+
+const DAILY = activeRun({ tableName: 'daily_mv', runId: RUN_ID, startedAt: '2026-11-29T01:30:00.000Z' });
+
+describe('stopTable: without guard or dry run', () => {
+  it('stops the target with no List call and records stop-requested at the injected time', async () => {
+    const { deps, stopped, listed } = fakePorts({ running: [DAILY] });
+
+    const recorded = await stopTable(tableCommand(), deps);
+
+    expect(recorded).toStrictEqual({ result: 'stop-requested', decidedAt: DECIDED_AT.toISOString() });
+    expect(stopped).toEqual([
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName: 'daily_mv' },
+    ]);
+    expect(listed).toEqual([]);
+  });
+
+  it.each([
+    ['MaterializedViewRefreshTaskStoppingException', 'already-stopping'],
+    ['MaterializedViewRefreshTaskNotRunningException', 'not-running'],
+  ] as const)('records %s as the result %s, not as an error', async (code, result) => {
+    const { deps } = fakePorts({ stopFails: glueError(code, 400) });
+
+    const recorded = await stopTable(tableCommand(), deps);
+
+    expect(recorded).toStrictEqual({ result, decidedAt: DECIDED_AT.toISOString() });
+  });
+
+  it.each([
+    ['InvalidInputException', 'glue-invalid-input'],
+    ['AccessDeniedException', 'glue-access-denied'],
+    ['EntityNotFoundException', 'table-not-found'],
+  ] as const)(
+    'throws %s as a PermanentStopError with reason %s and the Glue error as cause',
+    async (code, reason) => {
+      const failure = glueError(code, 400);
+      const { deps } = fakePorts({ stopFails: failure });
+
+      const error = await rejectionOf(stopTable(tableCommand(), deps));
+
+      expect(error).toBeInstanceOf(PermanentStopError);
+      expect(error).toMatchObject({
+        name: 'PermanentStopError',
+        reason,
+        message: failure.message,
+        cause: failure,
+      });
+    },
+  );
+
+  it.each([
+    ['ThrottlingException', 400, 'glue-throttled'],
+    ['OperationTimeoutException', 400, 'glue-operation-timeout'],
+    ['InternalServiceException', 500, 'glue-server-error'],
+    ['ECONNRESET', undefined, 'network-error'],
+    ['ExpiredTokenException', 403, 'glue-unexpected-error'],
+  ] as const)(
+    'throws %s (HTTP status %s) as a TransientStopError with reason %s',
+    async (code, status, reason) => {
+      const failure = glueError(code, status);
+      const { deps } = fakePorts({ stopFails: failure });
+
+      const error = await rejectionOf(stopTable(tableCommand(), deps));
+
+      expect(error).toBeInstanceOf(TransientStopError);
+      expect(error).toMatchObject({ name: 'TransientStopError', reason, cause: failure });
+    },
+  );
+
+  it('throws anything that is not a GlueCallError as TransientStopError unexpected-error, keeping the cause', async () => {
+    const bug = new TypeError('stopper blew up');
+    const { deps } = fakePorts({ stopFails: bug });
+
+    const error = await rejectionOf(stopTable(tableCommand(), deps));
+
+    expect(error).toBeInstanceOf(TransientStopError);
+    expect(error).toMatchObject({
+      reason: 'unexpected-error',
+      message: 'Glue call failed unexpectedly: TypeError: stopper blew up',
+      cause: bug,
+    });
+  });
+
+  it('leaves the frozen command untouched and returns plain JSON (what the idempotency store keeps)', async () => {
+    const command = tableCommand({ guard: { runId: RUN_ID } });
+    const { deps } = fakePorts({ running: [DAILY] });
+
+    const recorded = await stopTable(command, deps);
+
+    expect(JSON.parse(JSON.stringify(recorded))).toStrictEqual(recorded);
+    expect(command).toEqual(tableCommand({ guard: { runId: RUN_ID } }));
+  });
+});
+
+describe('stopTable: with a run guard', () => {
+  it('lists the table’s runs once, then stops and records which run it stopped', async () => {
+    const { deps, stopped, listed } = fakePorts({ running: [DAILY] });
+
+    const recorded = await stopTable(tableCommand({ guard: { runId: RUN_ID, issuedAt: ISSUED_AT } }), deps);
+
+    expect(listed).toEqual([
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName: 'daily_mv' },
+    ]);
+    expect(stopped).toHaveLength(1);
+    expect(recorded).toStrictEqual({
+      result: 'stop-requested',
+      decidedAt: DECIDED_AT.toISOString(),
+      runId: RUN_ID,
+      runStartedAt: '2026-11-29T01:30:00.000Z',
+    });
+  });
+
+  it('matches RunId in any letter case', async () => {
+    const { deps, stopped } = fakePorts({ running: [DAILY] });
+
+    const recorded = await stopTable(tableCommand({ guard: { runId: RUN_ID.toUpperCase() } }), deps);
+
+    expect(recorded.result).toBe('stop-requested');
+    expect(stopped).toHaveLength(1);
+  });
+
+  it('skips, without a Stop call, when the current run is not the one RunId names', async () => {
+    const { deps, stopped } = fakePorts({ running: [DAILY] });
+
+    const recorded = await stopTable(tableCommand({ guard: { runId: OTHER_RUN_ID } }), deps);
+
+    expect(stopped).toEqual([]);
+    expect(recorded).toStrictEqual({
+      result: 'skipped',
+      decidedAt: DECIDED_AT.toISOString(),
+      runId: RUN_ID,
+      runStartedAt: '2026-11-29T01:30:00.000Z',
+      detail: `newer run, skipped: the current run is ${RUN_ID}, not ${OTHER_RUN_ID} named by the request`,
+    });
+  });
+
+  it('skips, without a Stop call, a run that started after IssuedAt', async () => {
+    const later = activeRun({ tableName: 'daily_mv', startedAt: '2026-11-29T02:00:01.000Z' });
+    const { deps, stopped } = fakePorts({ running: [later] });
+
+    const recorded = await stopTable(tableCommand({ guard: { issuedAt: ISSUED_AT } }), deps);
+
+    expect(stopped).toEqual([]);
+    expect(recorded).toMatchObject({
+      result: 'skipped',
+      runId: RUN_ID,
+      detail: expect.stringContaining('after the request was issued'),
+    });
+  });
+
+  it('stops a run that started exactly at IssuedAt', async () => {
+    const sameInstant = activeRun({ tableName: 'daily_mv', startedAt: '2026-11-29T02:00:00.000Z' });
+    const { deps, stopped } = fakePorts({ running: [sameInstant] });
+
+    const recorded = await stopTable(tableCommand({ guard: { issuedAt: ISSUED_AT } }), deps);
+
+    expect(recorded.result).toBe('stop-requested');
+    expect(stopped).toHaveLength(1);
+  });
+
+  it('records not-running, without a Stop call, when nothing runs', async () => {
+    const { deps, stopped } = fakePorts({ running: [] });
+
+    const recorded = await stopTable(tableCommand({ guard: { runId: RUN_ID } }), deps);
+
+    expect(stopped).toEqual([]);
+    expect(recorded).toStrictEqual({
+      result: 'not-running',
+      decidedAt: DECIDED_AT.toISOString(),
+      detail: 'no refresh of this view is running',
+    });
+  });
+
+  it('keeps the run in a terminal result when Glue says the guarded run is already stopping', async () => {
+    const { deps } = fakePorts({
+      running: [DAILY],
+      stopFails: glueError('MaterializedViewRefreshTaskStoppingException', 400),
+    });
+
+    const recorded = await stopTable(tableCommand({ guard: { runId: RUN_ID } }), deps);
+
+    expect(recorded).toMatchObject({ result: 'already-stopping', runId: RUN_ID });
+  });
+
+  it.each([
+    ['AccessDeniedException', 400, 'PermanentStopError', 'glue-access-denied', PermanentStopError],
+    ['EntityNotFoundException', 400, 'PermanentStopError', 'table-not-found', PermanentStopError],
+    ['InvalidInputException', 400, 'PermanentStopError', 'glue-invalid-input', PermanentStopError],
+    ['ThrottlingException', 400, 'TransientStopError', 'glue-throttled', TransientStopError],
+    ['ECONNREFUSED', undefined, 'TransientStopError', 'network-error', TransientStopError],
+    [
+      'MaterializedViewRefreshTaskNotRunningException',
+      400,
+      'TransientStopError',
+      'glue-unexpected-error',
+      TransientStopError,
+    ],
+  ] as const)(
+    'turns a List failure %s (HTTP status %s) into a %s with reason %s, with no Stop call',
+    async (code, status, _name, reason, errorClass) => {
+      const failure = glueError(code, status);
+      const { deps, stopped } = fakePorts({ listFails: failure });
+
+      const error = await rejectionOf(stopTable(tableCommand({ guard: { runId: RUN_ID } }), deps));
+
+      expect(error).toBeInstanceOf(errorClass);
+      expect(error).toMatchObject({ reason, cause: failure });
+      expect(stopped).toEqual([]);
+    },
+  );
+
+  it('turns a List failure that is not a GlueCallError into TransientStopError unexpected-error', async () => {
+    const { deps } = fakePorts({ listFails: new RangeError('bad page') });
+
+    const error = await rejectionOf(stopTable(tableCommand({ guard: { issuedAt: ISSUED_AT } }), deps));
+
+    expect(error).toMatchObject({ name: 'TransientStopError', reason: 'unexpected-error' });
+  });
+});
+
+describe('stopTable: dry run', () => {
+  it('names the run it would stop, with one List call and no Stop call', async () => {
+    const { deps, stopped, listed } = fakePorts({ running: [DAILY] });
+
+    const recorded = await stopTable(tableCommand({ dryRun: true }), deps);
+
+    expect(listed).toHaveLength(1);
+    expect(stopped).toEqual([]);
+    expect(recorded).toStrictEqual({
+      result: 'dry-run',
+      decidedAt: DECIDED_AT.toISOString(),
+      runId: RUN_ID,
+      runStartedAt: '2026-11-29T01:30:00.000Z',
+      detail: `dry run: would stop run ${RUN_ID}`,
+    });
+  });
+
+  it('records not-running when nothing would be stopped', async () => {
+    const { deps, stopped } = fakePorts({ running: [] });
+
+    const recorded = await stopTable(tableCommand({ dryRun: true }), deps);
+
+    expect(recorded.result).toBe('not-running');
+    expect(stopped).toEqual([]);
+  });
+
+  it('still applies the run guard: a newer run is skipped, not reported as would-stop', async () => {
+    const { deps, stopped } = fakePorts({ running: [DAILY] });
+
+    const recorded = await stopTable(tableCommand({ dryRun: true, guard: { runId: OTHER_RUN_ID } }), deps);
+
+    expect(recorded.result).toBe('skipped');
+    expect(stopped).toEqual([]);
+  });
+});
+
+describe('expandScope: one exact stop request per running table', () => {
+  const running = [
+    activeRun({ tableName: 'weekly_mv', runId: '33333333-3333-4333-8333-333333333333' }),
+    activeRun({ tableName: 'daily_mv', runId: '11111111-1111-4111-8111-111111111111' }),
+    activeRun({ tableName: 'hourly_mv', runId: '22222222-2222-4222-8222-222222222222', status: 'STARTING' }),
+  ];
+
+  it('queues every STARTING or RUNNING table of the scope, sorted by table, each with its run guard and keys', async () => {
+    const { deps, enqueued, stopped } = fakePorts({ running });
+    const command = scopeCommand({ reason: 'cost spike', requestedBy: 'ops-runbook' });
+
+    const recorded = await expandScope(command, deps);
+
+    const child = (TableName: string, RunId: string) => {
+      const table = { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName };
+      return {
+        ...table,
+        RunId,
+        IssuedAt: ISSUED_AT,
+        IdempotencyKey: derivedIdempotencyKey(PARENT_KEY, table),
+        ParentIdempotencyKey: PARENT_KEY,
+        Reason: 'cost spike',
+        RequestedBy: 'ops-runbook',
+      };
+    };
+    expect(enqueued).toStrictEqual([
+      child('daily_mv', '11111111-1111-4111-8111-111111111111'),
+      child('hourly_mv', '22222222-2222-4222-8222-222222222222'),
+      child('weekly_mv', '33333333-3333-4333-8333-333333333333'),
+    ]);
+    expect(recorded).toStrictEqual({
+      result: 'expanded',
+      decidedAt: DECIDED_AT.toISOString(),
+      queued: 3,
+      detail: '3 running refreshes queued to be stopped',
+    });
+    expect(stopped).toEqual([]);
+  });
+
+  it('lists the whole database once for a glob scope', async () => {
+    const { deps, listed } = fakePorts({ running });
+
+    await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['daily_*'] }) }), deps);
+
+    expect(listed).toEqual([{ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' }]);
+  });
+
+  it('narrows the List query with TableName when the scope is a single exact name', async () => {
+    const { deps, listed, enqueued } = fakePorts({ running });
+
+    await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['hourly_mv'] }) }), deps);
+
+    expect(listed).toEqual([
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName: 'hourly_mv' },
+    ]);
+    expect(enqueued.map((r) => r.TableName)).toEqual(['hourly_mv']);
+  });
+
+  it('does not narrow the query for two exact names', async () => {
+    const { deps, listed, enqueued } = fakePorts({ running });
+
+    await expandScope(
+      scopeCommand({ target: scopeTarget({ TableNames: ['hourly_mv', 'weekly_mv'] }) }),
+      deps,
+    );
+
+    expect(listed).toEqual([{ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' }]);
+    expect(enqueued.map((r) => r.TableName)).toEqual(['hourly_mv', 'weekly_mv']);
+  });
+
+  it('queues only the tables that match one of the names or globs', async () => {
+    const { deps, enqueued } = fakePorts({ running });
+
+    await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['d*', 'w??????mv'] }) }), deps);
+
+    expect(enqueued.map((r) => r.TableName)).toEqual(['daily_mv', 'weekly_mv']);
+  });
+
+  it('ignores runs of another database, should the port report them', async () => {
+    const { deps, enqueued } = fakePorts();
+    const lister: RunLister = {
+      activeRuns: async () => [DAILY, activeRun({ databaseName: 'marketing', tableName: 'x_mv' })],
+    };
+
+    await expandScope(scopeCommand(), { ...deps, runs: lister });
+
+    expect(enqueued.map((r) => `${r.DatabaseName}.${r.TableName}`)).toEqual(['sales.daily_mv']);
+  });
+
+  it('queues one request per table, for its latest run', async () => {
+    const older = activeRun({
+      tableName: 'daily_mv',
+      runId: OTHER_RUN_ID,
+      startedAt: '2026-11-29T01:00:00.000Z',
+    });
+    const newer = activeRun({ tableName: 'daily_mv', runId: RUN_ID, startedAt: '2026-11-29T01:40:00.000Z' });
+    const { deps, enqueued } = fakePorts({ running: [newer, older] });
+
+    const recorded = await expandScope(scopeCommand(), deps);
+
+    expect(enqueued.map((r) => r.RunId)).toEqual([RUN_ID]);
+    expect(recorded).toMatchObject({ queued: 1, detail: '1 running refresh queued to be stopped' });
+  });
+
+  it('leaves tables outside the allow-list alone and says how many', async () => {
+    const { deps, enqueued } = fakePorts({ running, allow: [{ database: 'sales', tables: ['daily_*'] }] });
+
+    const recorded = await expandScope(scopeCommand(), deps);
+
+    expect(enqueued.map((r) => r.TableName)).toEqual(['daily_mv']);
+    expect(recorded).toMatchObject({
+      queued: 1,
+      detail: '1 running refresh queued to be stopped; 2 outside the allow-list left alone',
+    });
+  });
+
+  it('checks the allow-list against the function’s own account for a scope of its own catalog', async () => {
+    const { deps, enqueued } = fakePorts({
+      running,
+      allow: [{ catalogId: FOREIGN_ACCOUNT_ID, database: 'sales', tables: ['*'] }],
+    });
+
+    const recorded = await expandScope(scopeCommand(), deps);
+
+    expect(enqueued).toEqual([]);
+    expect(recorded).toMatchObject({
+      queued: 0,
+      detail: expect.stringContaining('3 outside the allow-list'),
+    });
+  });
+
+  it('marks every request DryRun in a dry run, and says so', async () => {
+    const { deps, enqueued, stopped } = fakePorts({ running });
+
+    const recorded = await expandScope(scopeCommand({ dryRun: true }), deps);
+
+    expect(enqueued.map((r) => r.DryRun)).toEqual([true, true, true]);
+    expect(recorded).toMatchObject({ detail: '3 running refreshes queued to be stopped (dry run)' });
+    expect(stopped).toEqual([]);
+  });
+
+  it('leaves DryRun, Reason and RequestedBy out of the requests when the scope has none', async () => {
+    const { deps, enqueued } = fakePorts({ running: [DAILY] });
+
+    await expandScope(scopeCommand(), deps);
+
+    expect(Object.keys(enqueued[0] ?? {}).sort()).toEqual(
+      [
+        'CatalogId',
+        'DatabaseName',
+        'IdempotencyKey',
+        'IssuedAt',
+        'ParentIdempotencyKey',
+        'RunId',
+        'TableName',
+      ].sort(),
+    );
+  });
+
+  it('records expanded with nothing queued when nothing runs', async () => {
+    const { deps, enqueued } = fakePorts({ running: [] });
+
+    const recorded = await expandScope(scopeCommand(), deps);
+
+    expect(enqueued).toEqual([]);
+    expect(recorded).toStrictEqual({
+      result: 'expanded',
+      decidedAt: DECIDED_AT.toISOString(),
+      queued: 0,
+      detail: '0 running refreshes queued to be stopped',
+    });
+  });
+
+  it('lets an enqueue failure propagate unchanged, so the scope request is retried', async () => {
+    const failure = new TransientStopError('fan-out-incomplete', '2 of 3 not sent');
+    const { deps } = fakePorts({ running, enqueueFails: failure });
+
+    const error = await rejectionOf(expandScope(scopeCommand(), deps));
+
+    expect(error).toBe(failure);
+  });
+
+  it.each([
+    ['AccessDeniedException', 400, 'PermanentStopError', 'glue-access-denied'],
+    ['ThrottlingException', 400, 'TransientStopError', 'glue-throttled'],
+  ] as const)(
+    'turns a List failure %s (HTTP status %s) into a %s with reason %s, queueing nothing',
+    async (code, status, name, reason) => {
+      const { deps, enqueued } = fakePorts({ listFails: glueError(code, status) });
+
+      const error = await rejectionOf(expandScope(scopeCommand(), deps));
+
+      expect(error).toMatchObject({ name, reason });
+      expect(enqueued).toEqual([]);
+    },
+  );
+
+  it('builds only requests the contract accepts unchanged, one per table with distinct keys, for any scope', async () => {
+    const shortText = fc.array(allowedCharacter, { minLength: 1, maxLength: 8 }).map((cs) => cs.join(''));
+    const tableName = fc.oneof(
+      { weight: 2, arbitrary: fc.constantFrom('daily_mv', 'hourly_mv', 'a.b', 'x*y') },
+      { weight: 2, arbitrary: shortText },
+      { weight: 1, arbitrary: validText(NAME_MAX_LENGTH) },
+    );
+    const run = fc
+      .record({
+        tableName,
+        runId: fc.uuid(),
+        startedAt: fc.option(fc.integer({ min: 0, max: 4e12 }), { nil: undefined }),
+      })
+      .map(({ tableName: name, runId, startedAt }) => {
+        const { startedAt: _none, ...base } = activeRun({ tableName: name, runId });
+        return startedAt === undefined ? base : { ...base, startedAt: new Date(startedAt).toISOString() };
+      });
+    const parentKey = fc.oneof(
+      validText(255).map((key) => `key:${key}`),
+      fc.uuid().map((id) => `event:${id}`),
+      fc.uuid().map((id) => `message:${id}`),
+    );
+
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(run, { maxLength: 4 }),
+        parentKey,
+        issuedAt,
+        fc.option(
+          fc.oneof(
+            { weight: 3, arbitrary: shortText },
+            { weight: 1, arbitrary: validText(REASON_MAX_LENGTH) },
+          ),
+          {
+            nil: undefined,
+          },
+        ),
+        fc.option(
+          fc.oneof(
+            { weight: 3, arbitrary: shortText },
+            { weight: 1, arbitrary: validText(REQUESTED_BY_MAX_LENGTH) },
+          ),
+          { nil: undefined },
+        ),
+        fc.boolean(),
+        async (runs, key, at, reason, requestedBy, dryRun) => {
+          const { deps, enqueued } = fakePorts({ running: runs });
+          const command = scopeCommand({
+            idempotencyKey: key,
+            issuedAt: at,
+            dryRun,
+            ...(reason !== undefined ? { reason } : {}),
+            ...(requestedBy !== undefined ? { requestedBy } : {}),
+          });
+
+          const recorded = await expandScope(command, deps);
+
+          expect(enqueued).toHaveLength(new Set(runs.map((r) => r.tableName)).size);
+          expect(recorded.queued).toBe(enqueued.length);
+          expect(new Set(enqueued.map((r) => r.IdempotencyKey)).size).toBe(enqueued.length);
+          for (const request of enqueued) {
+            expect(parseStopRequest(request)).toStrictEqual({ ok: true, request });
+            expect(request).toMatchObject({ IssuedAt: at, ParentIdempotencyKey: key });
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('scope requests end to end: what the stop queue receives back', () => {
+  /** Handles an SQS body as the queue function does, with the real command behind fake Glue and queue ports. */
+  const handleBody = async (body: string, running: readonly ActiveRun[]) => {
+    const { deps: commands, enqueued } = fakePorts({ running });
+    const outcome = await handleStopRequest(
+      {
+        parsed: parseStopMessageBody(body),
+        delivery: { kind: 'sqs', messageId: 'm-1' },
+        accountId: FUNCTION_ACCOUNT_ID,
+        original: body,
+      },
+      {
+        executeStop: async (command) => ({ ...(await runStopCommand(command, commands)), replayed: false }),
+        parker: { park: async () => undefined },
+        report: () => undefined,
+        policy: { allow: [{ database: '*', tables: ['*'] }], dryRun: false },
+      },
+    );
+    return { outcome, enqueued };
+  };
+
+  it('expands a scope request into requests the queue accepts when they come back', async () => {
+    const body = JSON.stringify({
+      DatabaseName: 'sales',
+      TableNames: ['*'],
+      Reason: 'cost',
+      IdempotencyKey: 'k'.repeat(255),
+    });
+
+    const { outcome, enqueued } = await handleBody(body, [
+      DAILY,
+      activeRun({ tableName: 'hourly_mv', runId: OTHER_RUN_ID }),
+    ]);
+
+    expect(outcome).toMatchObject({ outcome: 'expanded', queued: 2 });
+    for (const request of enqueued)
+      expect(parseStopMessageBody(JSON.stringify(request))).toStrictEqual({ ok: true, request });
+  });
+
+  it('never accepts a scope request whose derived requests the queue would then refuse, whatever its event id', async () => {
+    // The envelope's id is any non-empty string; it becomes the parent key ("event:<id>") that every
+    // derived request carries as ParentIdempotencyKey (at most 512 characters).
+    const eventId = 'e'.repeat(600);
+    const body = JSON.stringify({
+      version: '0',
+      id: eventId,
+      'detail-type': 'Stop Materialized View Refresh',
+      source: 'glue-mv-stop',
+      account: FUNCTION_ACCOUNT_ID,
+      time: '2026-11-29T02:00:05Z',
+      region: 'us-east-1',
+      resources: [],
+      detail: { DatabaseName: 'sales', TableNames: ['*'] },
+    });
+
+    const { outcome, enqueued } = await handleBody(body, [DAILY]);
+
+    const refusedByQueue = enqueued.flatMap((request) => {
+      const parsed = parseStopMessageBody(JSON.stringify(request));
+      return parsed.ok ? [] : parsed.violations.map((v) => `${v.field}: ${v.message}`);
+    });
+    expect(['expanded', 'rejected']).toContain(outcome.outcome);
+    expect(refusedByQueue).toEqual([]);
+  });
+});
+
+describe('derivedIdempotencyKey', () => {
+  const table = (TableName: string) => ({ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName });
+
+  it('gives the same key for the same parent and table, every time', () => {
+    expect(derivedIdempotencyKey(PARENT_KEY, table('daily_mv'))).toBe(
+      derivedIdempotencyKey(PARENT_KEY, table('daily_mv')),
+    );
+  });
+
+  it('is a short namespaced key, well inside the 255 characters of IdempotencyKey', () => {
+    const key = derivedIdempotencyKey(`key:${'k'.repeat(255)}`, table('t'.repeat(255)));
+
+    expect(key).toMatch(/^scope-[0-9a-f]{64}$/);
+  });
+
+  it('gives distinct keys to distinct (parent, catalog, database, table) for any names the contract allows', () => {
+    const name = validText(32);
+    const target = fc.record({ CatalogId: name, DatabaseName: name, TableName: name });
+
+    fc.assert(
+      fc.property(fc.string(), target, fc.string(), target, (parentA, targetA, parentB, targetB) => {
+        fc.pre(parentA !== parentB || JSON.stringify(targetA) !== JSON.stringify(targetB));
+
+        expect(derivedIdempotencyKey(parentA, targetA)).not.toBe(derivedIdempotencyKey(parentB, targetB));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('gives another key under another parent, so a new scope request can stop the same table again', () => {
+    expect(derivedIdempotencyKey('event:a', table('daily_mv'))).not.toBe(
+      derivedIdempotencyKey('event:b', table('daily_mv')),
+    );
+  });
+});
+
+describe('runStopCommand', () => {
+  it('stops a table for a table command', async () => {
+    const { deps, stopped, enqueued } = fakePorts({ running: [DAILY] });
+
+    const recorded = await runStopCommand(tableCommand(), deps);
+
+    expect(recorded.result).toBe('stop-requested');
+    expect(stopped).toHaveLength(1);
+    expect(enqueued).toEqual([]);
+  });
+
+  it('expands a scope for a scope command', async () => {
+    const { deps, stopped, enqueued } = fakePorts({ running: [DAILY] });
+
+    const recorded = await runStopCommand(scopeCommand(), deps);
+
+    expect(recorded.result).toBe('expanded');
+    expect(stopped).toEqual([]);
+    expect(enqueued).toHaveLength(1);
+  });
+});
+
+const STARTED = '2026-11-29T01:30:00.000Z';
+
+describe('currentRun: the table’s run that started last', () => {
+  it('is undefined when nothing runs', () => {
+    expect(currentRun([])).toBeUndefined();
+  });
+
+  it('picks the run with the latest StartTime, whatever the order', () => {
+    const older = activeRun({ runId: OTHER_RUN_ID, startedAt: '2026-11-29T01:00:00.000Z' });
+    const newer = activeRun({ runId: RUN_ID, startedAt: '2026-11-29T01:45:00.000Z' });
+
+    expect(currentRun([older, newer])).toBe(newer);
+    expect(currentRun([newer, older])).toBe(newer);
+  });
+
+  it('ranks a run without StartTime before any run that has one', () => {
+    const { startedAt: _omitted, ...withoutStart } = activeRun({ runId: OTHER_RUN_ID });
+    const known = activeRun({ runId: RUN_ID, startedAt: '1999-01-01T00:00:00.000Z' });
+
+    expect(currentRun([withoutStart, known])).toBe(known);
+    expect(currentRun([withoutStart])).toBe(withoutStart);
+  });
+
+  it('always returns one of the runs, started no earlier than any other', () => {
+    const run = fc
+      .record({
+        runId: fc.uuid(),
+        startedAt: fc.option(fc.integer({ min: 0, max: 4_000_000_000_000 }), { nil: undefined }),
+      })
+      .map(({ runId, startedAt }) =>
+        activeRun({
+          runId,
+          ...(startedAt !== undefined ? { startedAt: new Date(startedAt).toISOString() } : {}),
+        }),
+      );
+    const startOf = (r: { startedAt?: string }) =>
+      r.startedAt ? Date.parse(r.startedAt) : Number.NEGATIVE_INFINITY;
+
+    fc.assert(
+      fc.property(fc.array(run, { minLength: 1, maxLength: 8 }), (runs) => {
+        const current = currentRun(runs);
+
+        const latest = Math.max(...runs.map(startOf));
+
+        expect(current !== undefined && runs.includes(current)).toBe(true);
+        expect(current && startOf(current)).toBe(latest);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('checkRunGuard', () => {
+  it('says not-running when no run is active, with or without a guard', () => {
+    expect(checkRunGuard({}, [])).toEqual({ kind: 'not-running' });
+    expect(checkRunGuard({ runId: RUN_ID, issuedAt: STARTED }, [])).toEqual({ kind: 'not-running' });
+  });
+
+  it('proceeds with the current run when there is no guard', () => {
+    const run = activeRun();
+
+    expect(checkRunGuard({}, [run])).toEqual({ kind: 'proceed', run });
+  });
+
+  it('proceeds when RunId names the current run, in any letter case', () => {
+    const run = activeRun({ runId: RUN_ID });
+
+    expect(checkRunGuard({ runId: RUN_ID.toUpperCase() }, [run])).toEqual({ kind: 'proceed', run });
+    expect(checkRunGuard({ runId: RUN_ID }, [activeRun({ runId: RUN_ID.toUpperCase() })]).kind).toBe(
+      'proceed',
+    );
+  });
+
+  it('skips when RunId names another run, saying which run is current and which was named', () => {
+    const run = activeRun({ runId: OTHER_RUN_ID });
+
+    const verdict = checkRunGuard({ runId: RUN_ID }, [run]);
+
+    expect(verdict).toEqual({
+      kind: 'skip',
+      run,
+      detail: `newer run, skipped: the current run is ${OTHER_RUN_ID}, not ${RUN_ID} named by the request`,
+    });
+  });
+
+  it('skips a run that started after IssuedAt, naming both times', () => {
+    const run = activeRun({ startedAt: '2026-11-29T02:00:01.000Z' });
+
+    const verdict = checkRunGuard({ issuedAt: '2026-11-29T02:00:00Z' }, [run]);
+
+    expect(verdict).toEqual({
+      kind: 'skip',
+      run,
+      detail:
+        `newer run, skipped: run ${RUN_ID} started at 2026-11-29T02:00:01.000Z, ` +
+        'after the request was issued at 2026-11-29T02:00:00Z',
+    });
+  });
+
+  it('proceeds with a run that started exactly at IssuedAt, or before it', () => {
+    const run = activeRun({ startedAt: '2026-11-29T02:00:00.000Z' });
+
+    expect(checkRunGuard({ issuedAt: '2026-11-29T02:00:00Z' }, [run]).kind).toBe('proceed');
+    expect(checkRunGuard({ issuedAt: '2026-11-29T02:00:00.001Z' }, [run]).kind).toBe('proceed');
+  });
+
+  it('compares instants, not texts: IssuedAt with an offset is read in UTC', () => {
+    // 03:00+01:00 is 02:00Z: a run that started at 02:30Z started after it, although "02:30" < "03:00".
+    const run = activeRun({ startedAt: '2026-11-29T02:30:00.000Z' });
+
+    const verdict = checkRunGuard({ issuedAt: '2026-11-29T03:00:00+01:00' }, [run]);
+
+    expect(verdict.kind).toBe('skip');
+  });
+
+  it('proceeds when Glue gave no StartTime: nothing says the run is newer', () => {
+    const { startedAt: _omitted, ...run } = activeRun();
+
+    expect(checkRunGuard({ issuedAt: '2000-01-01T00:00:00Z' }, [run])).toEqual({ kind: 'proceed', run });
+  });
+
+  it('checks RunId before IssuedAt: a matching run that started later is still skipped for its time', () => {
+    const run = activeRun({ runId: RUN_ID, startedAt: '2026-11-29T02:00:01.000Z' });
+
+    expect(checkRunGuard({ runId: RUN_ID, issuedAt: '2026-11-29T02:00:00Z' }, [run]).kind).toBe('skip');
+  });
+
+  it('guards against the current run only, when older active runs are listed too', () => {
+    const older = activeRun({ runId: RUN_ID, startedAt: '2026-11-29T01:00:00.000Z' });
+    const newer = activeRun({ runId: OTHER_RUN_ID, startedAt: '2026-11-29T01:10:00.000Z' });
+
+    const verdict = checkRunGuard({ runId: RUN_ID }, [older, newer]);
+
+    expect(verdict).toMatchObject({ kind: 'skip', run: newer });
+  });
+
+  it('proceeds exactly when the run started at or before IssuedAt, for any offset IssuedAt is written in', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4_000_000_000_000 }),
+        fc.integer({ min: -86_400_000, max: 86_400_000 }),
+        fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }),
+        (issuedMs, startDelta, offset) => {
+          const issued = new Date(issuedMs);
+          const run = activeRun({ startedAt: new Date(issuedMs + startDelta).toISOString() });
+
+          const verdict = checkRunGuard({ issuedAt: isoWithOffset(issued, offset, true) }, [run]);
+
+          expect(verdict.kind).toBe(startDelta > 0 ? 'skip' : 'proceed');
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
