@@ -1,89 +1,88 @@
 'use strict';
 /**
- * Variable resolver for serverless.yml: turns the stage params `glueCatalogId` and `glueDatabases` into
- * the IAM `Resource` list for `glue:StopMaterializedViewRefreshTaskRun` (Serverless variables cannot
- * map over a list, so this file does it).
+ * Variable resolver for serverless.yml: the IAM `Resource` list for the Glue materialized-view actions
+ * (`glue:StopMaterializedViewRefreshTaskRun`, `glue:ListMaterializedViewRefreshTaskRuns`), generated from
+ * the `allow` rules of the stage's configuration (`config/<stage>.json`, see stage-config.cjs).
  *
- *   Resource: ${file(./deploy/glue-resources.cjs):stopResources}
+ *   Resource: ${file(./deploy/glue-resources.cjs):arns}
  *
- * The list holds the catalog ARN, one database ARN per database, and one `table/<db>/*` ARN per
- * database (every table and materialized view in it). `glueDatabases: '*'` means every database of the
- * catalog. An empty `glueCatalogId` means the stack's own account: the ARNs are then `Fn::Sub` strings
- * with `${AWS::AccountId}`, which needs no AWS credentials at package time.
+ * Each rule grants, in its catalog's account (the stack's own account when the rule has no `catalogId`):
+ *   - the root catalog            arn:<partition>:glue:<region>:<account>:catalog
+ *   - the database (or pattern)   …:database/<database>
+ *   - each table (or pattern)     …:table/<database>/<table>
+ * IAM reads `*` and `?` in a resource ARN exactly as the allow-list globs do (any run of characters, one
+ * character), so the policy and the code's allow-list check agree. The ARNs are `Fn::Sub` strings with
+ * `${AWS::Partition}`, `${AWS::Region}` and, for the own account, `${AWS::AccountId}`: no AWS
+ * credentials are needed at package time. The configuration schema refuses the characters that could
+ * break an ARN or an `Fn::Sub` string (white space, "/", ":", ",", "$", braces, backslash).
+ *
+ * IAM limits a role's inline policies to 10,240 characters in all (white space not counted). The list is
+ * in every function role, so packaging fails, naming the configuration file, when it alone would take
+ * more than `GLUE_ARNS_BUDGET_CHARS`: the rest of the largest role needs about 1.5 K.
  */
+const { StageConfigError, stageConfigOf } = require('./stage-config.cjs');
 
-/**
- * Characters a database name may not contain here: wildcards (`*`, `?`) would widen the policy, and
- * `/`, `:`, `,`, `$`, `{`, `}` and whitespace would break the ARN or the Fn::Sub string.
- */
-const UNSAFE_NAME = /[*?/:,${}\s]/u;
-const ACCOUNT_ID = /^\d{12}$/u;
-const ALL_DATABASES = '*';
+const OWN_ACCOUNT = `\${AWS::AccountId}`;
+const GLUE_ARNS_BUDGET_CHARS = 8000;
 
-/** Splits the comma-separated `glueDatabases` param into unique names, or `['*']` for all databases. */
-function parseDatabases(value) {
-  if (Array.isArray(value)) return parseDatabases(value.join(','));
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new Error('param glueDatabases must list database names separated by commas, or be "*"');
-  }
-  const names = [
-    ...new Set(
-      value
-        .split(',')
-        .map((name) => name.trim())
-        .filter(Boolean),
-    ),
-  ];
-  if (names.includes(ALL_DATABASES)) {
-    if (names.length > 1) throw new Error('param glueDatabases: "*" cannot be combined with names');
-    return [ALL_DATABASES];
-  }
-  for (const name of names) {
-    if (name.length > 255 || UNSAFE_NAME.test(name)) {
-      throw new Error(
-        `param glueDatabases: "${name}" is not a usable database name (no wildcards, "/", ":", ",", "$", braces or spaces; at most 255 characters)`,
-      );
-    }
-  }
-  if (names.length === 0) throw new Error('param glueDatabases lists no database');
-  return names;
+/** Characters an ARN list takes in a deployed policy: longest partition and region, quotes and commas. */
+function deployedLength(arns) {
+  return arns.reduce(
+    (total, { 'Fn::Sub': arn }) =>
+      total +
+      arn
+        .replaceAll(`\${AWS::Partition}`, 'aws-us-gov')
+        .replaceAll(`\${AWS::Region}`, 'ap-southeast-5')
+        .replaceAll(OWN_ACCOUNT, '123456789012').length +
+      3,
+    2,
+  );
 }
 
-/** The catalog's account: a 12-digit account ID, or empty for the stack's own account. */
-function parseCatalogId(value) {
-  const id = value == null ? '' : String(value).trim();
-  if (id !== '' && !ACCOUNT_ID.test(id)) {
-    throw new Error(
-      `param glueCatalogId must be a 12-digit AWS account ID, or empty for the stack's account; got "${id}"`,
+/**
+ * @param {readonly { catalogId?: string, database: string, tables?: readonly string[] }[]} allow
+ * @returns {{ 'Fn::Sub': string }[]} unique ARNs: catalogs, then databases, then tables, in rule order
+ */
+function glueResourceArns(allow) {
+  if (!Array.isArray(allow) || allow.length === 0) {
+    throw new Error('the configuration allows no database: "allow" must have at least one rule');
+  }
+  const catalogs = [];
+  const databases = [];
+  const tables = [];
+  for (const rule of allow) {
+    const prefix = `arn:\${AWS::Partition}:glue:\${AWS::Region}:${rule.catalogId ?? OWN_ACCOUNT}`;
+    catalogs.push(`${prefix}:catalog`);
+    databases.push(`${prefix}:database/${rule.database}`);
+    for (const table of rule.tables ?? ['*']) tables.push(`${prefix}:table/${rule.database}/${table}`);
+  }
+  return [...new Set([...catalogs, ...databases, ...tables])].map((arn) => ({ 'Fn::Sub': arn }));
+}
+
+/** `glueResourceArns`, failing when the list would not fit the roles' inline policy size limit. */
+function checkedGlueResourceArns(
+  allow,
+  { configFile = 'the configuration', budget = GLUE_ARNS_BUDGET_CHARS } = {},
+) {
+  const arns = glueResourceArns(allow);
+  const length = deployedLength(arns);
+  if (length > budget) {
+    throw new StageConfigError(
+      `${configFile}: the allow rules expand to ${arns.length} Glue ARNs (about ${length} characters in each ` +
+        `function role), over the ${budget}-character share of IAM's 10,240-character inline policy limit ` +
+        'per role. Use glob patterns ("campaign_*", "*") instead of long table lists.',
     );
   }
-  return id;
-}
-
-/**
- * IAM resources for the stop action, as CloudFormation values.
- * @param {{ catalogId?: unknown, databases: unknown }} params
- */
-function glueStopResources({ catalogId, databases }) {
-  const account = parseCatalogId(catalogId) || `\${AWS::AccountId}`;
-  const prefix = `arn:\${AWS::Partition}:glue:\${AWS::Region}:${account}`;
-  const names = parseDatabases(databases);
-  const arns = [
-    `${prefix}:catalog`,
-    ...names.map((db) => `${prefix}:database/${db}`),
-    ...names.map((db) => `${prefix}:table/${db}/*`),
-  ];
-  return arns.map((arn) => ({ 'Fn::Sub': arn }));
+  return arns;
 }
 
 module.exports = {
-  parseDatabases,
-  parseCatalogId,
-  glueStopResources,
-  /** Serverless variable source: `${file(./deploy/glue-resources.cjs):stopResources}`. */
-  stopResources: async ({ resolveVariable }) =>
-    glueStopResources({
-      catalogId: await resolveVariable('param:glueCatalogId'),
-      databases: await resolveVariable('param:glueDatabases'),
-    }),
+  GLUE_ARNS_BUDGET_CHARS,
+  glueResourceArns,
+  checkedGlueResourceArns,
+  /** Serverless variable source: `${file(./deploy/glue-resources.cjs):arns}`. */
+  arns: async ({ resolveVariable }) => {
+    const { file, config } = await stageConfigOf(resolveVariable);
+    return checkedGlueResourceArns(config.allow, { configFile: file });
+  },
 };

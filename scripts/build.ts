@@ -4,7 +4,8 @@
  * tell which dependency weighs what.
  *
  * Usage: `node scripts/build.ts` (Node 24 strips the types). `BUILD_HANDLERS_DIR=<dir>` builds
- * `<dir>/stop-queue.ts` and `<dir>/stop-event.ts` instead of the ones under `handlers/`.
+ * `<dir>/<file>` for each function's `handlers/<file>` (stop-queue.ts, stop-event.ts, stop-alarm.ts,
+ * stop-schedule.ts) instead of the ones under `handlers/`.
  *
  * Other scripts (benchmarks) import `build` and `lambdaFunctions` from here.
  */
@@ -27,6 +28,8 @@ export interface LambdaFunction {
 export const lambdaFunctions: readonly LambdaFunction[] = [
   { name: 'stopFromQueue', entry: 'handlers/stop-queue.ts', outdir: 'dist/stop-from-queue' },
   { name: 'stopFromEvent', entry: 'handlers/stop-event.ts', outdir: 'dist/stop-from-event' },
+  { name: 'stopFromAlarm', entry: 'handlers/stop-alarm.ts', outdir: 'dist/stop-from-alarm' },
+  { name: 'stopFromSchedule', entry: 'handlers/stop-schedule.ts', outdir: 'dist/stop-from-schedule' },
 ];
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,7 +42,7 @@ export interface BuildOptions {
   readonly root?: string;
   /** Functions to build; defaults to all of `lambdaFunctions`. */
   readonly functions?: readonly LambdaFunction[];
-  /** Folder holding `stop-queue.ts` / `stop-event.ts` to build instead of each function's `entry`. */
+  /** Folder holding the handler files (same names as under `handlers/`) to build instead of each `entry`. */
   readonly handlersDir?: string;
   /** Print one line per bundle (default true). */
   readonly log?: boolean;
@@ -114,7 +117,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult[]> 
     if (log) {
       const where = path.relative(root, outfile);
       console.log(
-        `${fn.name.padEnd(14)} ${where.padEnd(32)} ${kib(result.bytes).padStart(11)} (gzip ${kib(result.gzipBytes)})`,
+        `${fn.name.padEnd(16)} ${where.padEnd(35)} ${kib(result.bytes).padStart(11)} (gzip ${kib(result.gzipBytes)})`,
       );
     }
   }

@@ -37,6 +37,14 @@ export interface PackagedStack {
   readonly zips: Record<string, ZipEntry[]>;
 }
 
+/** The functions of serverless.yml (each has its own zip). */
+export const FUNCTION_NAMES = [
+  'stopFromQueue',
+  'stopFromEvent',
+  'stopFromAlarm',
+  'stopFromSchedule',
+] as const;
+
 /** The environment without AWS credentials: packaging must not need them. */
 const offlineEnv = (): NodeJS.ProcessEnv => {
   const env = { ...process.env };
@@ -71,7 +79,7 @@ export const packageStack = async (stage: string, region = 'us-east-1'): Promise
     await readFile(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8'),
   ) as Template;
   const zips: Record<string, ZipEntry[]> = {};
-  for (const name of ['stopFromQueue', 'stopFromEvent']) {
+  for (const name of FUNCTION_NAMES) {
     zips[name] = listZipEntries(await readFile(path.join(dir, `${name}.zip`)));
   }
   return { dir, template, zips };

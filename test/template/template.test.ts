@@ -1,10 +1,24 @@
 /**
  * The packaged CloudFormation template, checked property by property (the S3 key carries a timestamp,
  * so no whole-file snapshot). `beforeAll` builds the bundles and runs `osls package` for the `ci` stage
- * (the params under `params.ci` in serverless.yml) and for `dev` (the defaults).
+ * (the params under `params.ci` in serverless.yml, and config/ci.json) and for `dev` (the default params,
+ * and config/default.json since there is no config/dev.json).
  */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { OUTCOME_METRICS, REPLAYED_METRIC } from '../../src/adapters/outcome-reporter.ts';
+import { schedulePayloadTemplate } from '../../src/policy/schedule-payload.ts';
+import {
+  type MaintenanceWindow,
+  parseStackConfig,
+  runtimePolicyOf,
+  type StackConfig,
+} from '../../src/policy/stack-config.ts';
+import { loadConfig } from '../../src/runtime/config.ts';
 import {
   actionsOf,
   asArray,
@@ -13,8 +27,10 @@ import {
   identityStatements,
   isObject,
   type Json,
+  type JsonObject,
   type PackagedStack,
   packageStack,
+  projectRoot,
   type Resource,
   ref,
   resourceOf,
@@ -24,24 +40,46 @@ import {
   type Template,
 } from './stack.ts';
 
+const STOP_ACTION = 'glue:StopMaterializedViewRefreshTaskRun';
+const LIST_ACTION = 'glue:ListMaterializedViewRefreshTaskRuns';
+
 const FUNCTIONS = [
   {
     name: 'stopFromQueue',
     logicalId: 'StopFromQueueLambdaFunction',
     role: 'StopFromQueueRole',
     dir: 'stop-from-queue',
+    glueActions: [STOP_ACTION, LIST_ACTION],
   },
   {
     name: 'stopFromEvent',
     logicalId: 'StopFromEventLambdaFunction',
     role: 'StopFromEventRole',
     dir: 'stop-from-event',
+    glueActions: [STOP_ACTION, LIST_ACTION],
+  },
+  {
+    name: 'stopFromAlarm',
+    logicalId: 'StopFromAlarmLambdaFunction',
+    role: 'StopFromAlarmRole',
+    dir: 'stop-from-alarm',
+    // It only expands a cost guard's scope into requests on the stop queue.
+    glueActions: [LIST_ACTION],
+  },
+  {
+    name: 'stopFromSchedule',
+    logicalId: 'StopFromScheduleLambdaFunction',
+    role: 'StopFromScheduleRole',
+    dir: 'stop-from-schedule',
+    glueActions: [STOP_ACTION, LIST_ACTION],
   },
 ] as const;
 
+/** Functions invoked asynchronously (EventBridge, Scheduler): retries, then the dead-letter queue. */
+const ASYNC_FUNCTIONS = FUNCTIONS.filter(({ name }) => name !== 'stopFromQueue');
+
 /** What `params.ci` in serverless.yml sets. */
 const CI = {
-  databases: ['sales', 'marketing'],
   batchSize: 5,
   maximumConcurrency: 3,
   maximumBatchingWindow: 2,
@@ -51,6 +89,11 @@ const CI = {
   logLevel: 'DEBUG',
   alarmEmail: 'ops@example.com',
 };
+
+const readConfig = (file: string): StackConfig =>
+  parseStackConfig(JSON.parse(readFileSync(path.join(projectRoot, file), 'utf8')), file);
+const CI_CONFIG = readConfig('config/ci.json');
+const DEFAULT_CONFIG = readConfig('config/default.json');
 
 const SQS_CONSUME_ACTIONS = [
   'sqs:ReceiveMessage',
@@ -64,10 +107,15 @@ const DYNAMODB_ACTIONS = [
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
 ];
-const STOP_ACTION = 'glue:StopMaterializedViewRefreshTaskRun';
 /** `Fn::Sub` text, its `${...}` escaped so that JavaScript leaves it alone. */
 const GLUE_ARN_PREFIX = `arn:\${AWS::Partition}:glue:\${AWS::Region}`;
 const THIS_ACCOUNT = `\${AWS::AccountId}`;
+const SCHEDULER_PLACEHOLDERS = {
+  scheduledTime: '<aws.scheduler.scheduled-time>',
+  executionId: '<aws.scheduler.execution-id>',
+  scheduleArn: '<aws.scheduler.schedule-arn>',
+  attemptNumber: '<aws.scheduler.attempt-number>',
+};
 
 let ci: PackagedStack;
 let dev: PackagedStack;
@@ -75,6 +123,7 @@ let t: Template;
 
 beforeAll(async () => {
   await buildBundles();
+  // One after the other: two osls runs in one project folder trip over each other's state files.
   ci = await packageStack('ci');
   dev = await packageStack('dev');
   t = ci.template;
@@ -83,14 +132,17 @@ beforeAll(async () => {
 const statementsOfRole = (template: Template, roleId: string): Statement[] =>
   identityStatements(resourceOf(template, roleId, 'AWS::IAM::Role'));
 
-const statementWithAction = (statements: Statement[], action: string): Statement => {
-  const found = statements.find((statement) => actionsOf(statement).includes(action));
-  if (!found) throw new Error(`no statement allows ${action}`);
+const statementWithSid = (statements: Statement[], sid: string): Statement => {
+  const found = statements.find((statement) => statement.Sid === sid);
+  if (!found) throw new Error(`no statement ${sid}`);
   return found;
 };
 
+const glueStatement = (template: Template, roleId: string): Statement =>
+  statementWithSid(statementsOfRole(template, roleId), 'MaterializedViewRefreshRuns');
+
 const glueResourceArns = (template: Template, roleId: string): string[] =>
-  asArray(statementWithAction(statementsOfRole(template, roleId), STOP_ACTION).Resource).map((value) => {
+  asArray(glueStatement(template, roleId).Resource).map((value) => {
     const arn = subString(value);
     if (arn === undefined) throw new Error(`Glue resource is not an Fn::Sub ARN: ${JSON.stringify(value)}`);
     return arn;
@@ -112,6 +164,64 @@ const alarmOn = (template: Template, namespace: string, metric: string, dimensio
   return found;
 };
 
+const environmentOf = (template: Template, logicalId: string): JsonObject => {
+  const environment = resourceOf(template, logicalId, 'AWS::Lambda::Function').Properties.Environment;
+  if (!isObject(environment) || !isObject(environment.Variables))
+    throw new Error(`${logicalId}: no variables`);
+  return environment.Variables;
+};
+
+const schedules = (template: Template): [string, Resource][] =>
+  resourcesOfType(template, 'AWS::Scheduler::Schedule');
+
+const scheduleNamed = (template: Template, name: string): Resource => {
+  const found = schedules(template).find(([, schedule]) => schedule.Properties.Name === name);
+  if (!found) throw new Error(`no schedule ${name}`);
+  return found[1];
+};
+
+const targetOf = (schedule: Resource): JsonObject => {
+  const target = schedule.Properties.Target;
+  if (!isObject(target)) throw new Error('schedule without target');
+  return target;
+};
+
+/** The logical ID in a `{ "Fn::GetAtt": [id, "Arn"] }`. */
+const getAttId = (value: Json | undefined): string => {
+  if (isObject(value) && Array.isArray(value['Fn::GetAtt']) && typeof value['Fn::GetAtt'][0] === 'string') {
+    return value['Fn::GetAtt'][0];
+  }
+  throw new Error(`not a GetAtt: ${JSON.stringify(value)}`);
+};
+
+const enabledWindows = (config: StackConfig): MaintenanceWindow[] =>
+  config.maintenanceWindows.filter((window) => window.enabled);
+
+describe('stage configuration files', () => {
+  it('ci exercises every feature: a foreign catalog, two cost guards, two windows', () => {
+    expect(CI_CONFIG.allow.map((rule) => rule.catalogId)).toContain('111122223333');
+    expect(CI_CONFIG.costGuards.map((guard) => guard.alarmName)).toEqual([
+      'sales-glue-dpu-spend',
+      'marketing-refresh-cost',
+    ]);
+    expect(CI_CONFIG.maintenanceWindows.map((window) => window.name)).toEqual([
+      'weekend-maintenance',
+      'year-end-freeze',
+    ]);
+    expect(CI_CONFIG.glue.requestsPerSecond).toBe(20);
+  });
+
+  it('the default is safe: one database, no cost guard, no window, no dry-run', () => {
+    expect(DEFAULT_CONFIG).toEqual({
+      allow: [{ database: 'analytics', tables: ['*'] }],
+      dryRun: false,
+      glue: { requestsPerSecond: 10 },
+      costGuards: [],
+      maintenanceWindows: [],
+    });
+  });
+});
+
 describe('functions', () => {
   it.each(FUNCTIONS)('$name runs nodejs24.x on arm64 with its own bundle handler', ({ logicalId, dir }) => {
     const fn = resourceOf(t, logicalId, 'AWS::Lambda::Function').Properties;
@@ -123,17 +233,40 @@ describe('functions', () => {
   });
 
   it.each(FUNCTIONS)('$name gets the configuration its code reads at load time', ({ logicalId }) => {
-    const fn = resourceOf(t, logicalId, 'AWS::Lambda::Function').Properties;
-    expect(fn.Environment).toEqual({
-      Variables: {
-        IDEMPOTENCY_TABLE_NAME: ref('IdempotencyTable'),
-        DEAD_LETTER_QUEUE_URL: ref('DeadLetterQueue'),
-        IDEMPOTENCY_EXPIRY_SECONDS: '86400',
-        POWERTOOLS_SERVICE_NAME: 'glue-mv-stop',
-        POWERTOOLS_METRICS_NAMESPACE: 'GlueMvStop',
-        POWERTOOLS_LOG_LEVEL: CI.logLevel,
-      },
+    const variables = environmentOf(t, logicalId);
+    expect(variables).toEqual({
+      IDEMPOTENCY_TABLE_NAME: ref('IdempotencyTable'),
+      DEAD_LETTER_QUEUE_URL: ref('DeadLetterQueue'),
+      IDEMPOTENCY_EXPIRY_SECONDS: '86400',
+      STOP_QUEUE_URL: ref('StopQueue'),
+      OUTCOME_EVENT_BUS_NAME: 'default',
+      // config glue.requestsPerSecond 20 / maximumConcurrency 3, rounded down to 2 decimals.
+      GLUE_MAX_REQUESTS_PER_SECOND: '6.66',
+      STOP_POLICY: expect.any(String),
+      POWERTOOLS_SERVICE_NAME: 'glue-mv-stop',
+      POWERTOOLS_METRICS_NAMESPACE: 'GlueMvStop',
+      POWERTOOLS_LOG_LEVEL: CI.logLevel,
     });
+    expect(JSON.parse(String(variables.STOP_POLICY))).toEqual(runtimePolicyOf(CI_CONFIG));
+  });
+
+  it.each(FUNCTIONS)('$name: the code accepts the environment the template gives it', ({ logicalId }) => {
+    const deployed = Object.fromEntries(
+      Object.entries(environmentOf(t, logicalId)).map(([name, value]) => [
+        name,
+        typeof value === 'string' ? value : `deployed-value-of-${name}`,
+      ]),
+    );
+    const config = loadConfig(deployed);
+    expect(config.policy).toEqual(runtimePolicyOf(CI_CONFIG));
+    expect(config.glueMaxRequestsPerSecond).toBe(6.66);
+  });
+
+  it('a stage without a config file of its own gets config/default.json', () => {
+    const variables = environmentOf(dev.template, 'StopFromQueueLambdaFunction');
+    expect(JSON.parse(String(variables.STOP_POLICY))).toEqual(runtimePolicyOf(DEFAULT_CONFIG));
+    // 10 requests per second / maximumConcurrency 5.
+    expect(variables.GLUE_MAX_REQUESTS_PER_SECOND).toBe('2');
   });
 
   it('each function runs under its own role, and there is no shared default role', () => {
@@ -142,11 +275,12 @@ describe('functions', () => {
       expect(fn.Role).toEqual({ 'Fn::Sub': `\${${role}.Arn}` });
     }
     expect(t.Resources.IamRoleLambdaExecution).toBeUndefined();
+    const scheduleRoles = schedules(t).map(([, schedule]) => getAttId(targetOf(schedule).RoleArn));
     expect(
       resourcesOfType(t, 'AWS::IAM::Role')
         .map(([id]) => id)
         .sort(),
-    ).toEqual(FUNCTIONS.map(({ role }) => role).sort());
+    ).toEqual([...FUNCTIONS.map(({ role }) => role), ...scheduleRoles].sort());
   });
 
   it.each(FUNCTIONS)('$name zip holds only its bundle, without source maps', ({ name, dir }) => {
@@ -221,6 +355,12 @@ describe('stop queue and its event source mapping', () => {
 });
 
 describe('dead-letter queue', () => {
+  const statementsOf = (template: Template): Json[] => {
+    const policy = resourceOf(template, 'DeadLetterQueuePolicy', 'AWS::SQS::QueuePolicy').Properties;
+    expect(policy.Queues).toEqual([ref('DeadLetterQueue')]);
+    return asArray(isObject(policy.PolicyDocument) ? policy.PolicyDocument.Statement : []);
+  };
+
   it('is encrypted and keeps messages for 14 days', () => {
     const dlq = resourceOf(t, 'DeadLetterQueue', 'AWS::SQS::Queue').Properties;
     expect(dlq.SqsManagedSseEnabled).toBe(true);
@@ -239,16 +379,34 @@ describe('dead-letter queue', () => {
     ]);
   });
 
-  it('lets only the stop rule park undeliverable events in it', () => {
-    const policy = resourceOf(t, 'DeadLetterQueuePolicy', 'AWS::SQS::QueuePolicy').Properties;
-    expect(policy.Queues).toEqual([ref('DeadLetterQueue')]);
-    const statements = asArray(isObject(policy.PolicyDocument) ? policy.PolicyDocument.Statement : []);
-    expect(statements).toEqual([
+  it("lets only the stack's two rules and its schedule group park undeliverable events in it", () => {
+    expect(statementsOf(t)).toEqual([
       expect.objectContaining({
         Effect: 'Allow',
         Principal: { Service: 'events.amazonaws.com' },
         Action: 'sqs:SendMessage',
         Resource: getAtt('DeadLetterQueue', 'Arn'),
+        Condition: {
+          ArnEquals: { 'aws:SourceArn': [getAtt('StopEventRule', 'Arn'), getAtt('StopAlarmRule', 'Arn')] },
+        },
+      }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: getAtt('DeadLetterQueue', 'Arn'),
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+          ArnEquals: { 'aws:SourceArn': getAtt('MaintenanceWindowScheduleGroup', 'Arn') },
+        },
+      }),
+    ]);
+  });
+
+  it('without cost guards or windows, only the stop rule may', () => {
+    expect(statementsOf(dev.template)).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
         Condition: { ArnEquals: { 'aws:SourceArn': getAtt('StopEventRule', 'Arn') } },
       }),
     ]);
@@ -292,33 +450,202 @@ describe('EventBridge trigger', () => {
     ]);
   });
 
-  it('only the stop rule may invoke stopFromEvent', () => {
+  it('only the stop rule may invoke stopFromEvent, only the cost-guard rule stopFromAlarm', () => {
     const permissions = resourcesOfType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
     expect(permissions).toEqual([
       expect.objectContaining({
         Action: 'lambda:InvokeFunction',
         FunctionName: getAtt('StopFromEventLambdaFunction', 'Arn'),
         Principal: 'events.amazonaws.com',
+        SourceAccount: ref('AWS::AccountId'),
         SourceArn: getAtt('StopEventRule', 'Arn'),
+      }),
+      expect.objectContaining({
+        Action: 'lambda:InvokeFunction',
+        FunctionName: getAtt('StopFromAlarmLambdaFunction', 'Arn'),
+        Principal: 'events.amazonaws.com',
+        SourceAccount: ref('AWS::AccountId'),
+        SourceArn: getAtt('StopAlarmRule', 'Arn'),
       }),
     ]);
   });
 
-  it('keeps failed asynchronous invocations in the dead-letter queue after two retries', () => {
-    const [entry, ...others] = resourcesOfType(t, 'AWS::Lambda::EventInvokeConfig');
-    expect(others).toEqual([]);
-    expect(entry?.[1].Properties).toEqual({
-      FunctionName: ref('StopFromEventLambdaFunction'),
-      Qualifier: '$LATEST',
-      MaximumRetryAttempts: 2,
-      MaximumEventAgeInSeconds: CI.eventMaximumAgeSeconds,
-      DestinationConfig: { OnFailure: { Destination: getAtt('DeadLetterQueue', 'Arn') } },
+  it.each(ASYNC_FUNCTIONS)(
+    '$name keeps failed asynchronous invocations in the dead-letter queue after two retries',
+    ({ logicalId }) => {
+      const configs = resourcesOfType(t, 'AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
+      expect(configs).toHaveLength(ASYNC_FUNCTIONS.length);
+      expect(configs).toContainEqual({
+        FunctionName: ref(logicalId),
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: CI.eventMaximumAgeSeconds,
+        DestinationConfig: { OnFailure: { Destination: getAtt('DeadLetterQueue', 'Arn') } },
+      });
+    },
+  );
+});
+
+describe('cost guards', () => {
+  it('one rule on the default bus matches every state change of exactly the configured alarms', () => {
+    const rule = resourceOf(t, 'StopAlarmRule', 'AWS::Events::Rule').Properties;
+    expect(rule.EventBusName).toBe('default');
+    expect(rule.State).toBe('ENABLED');
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      detail: { alarmName: ['sales-glue-dpu-spend', 'marketing-refresh-cost'] },
     });
+    expect(resourcesOfType(t, 'AWS::Events::Rule')).toHaveLength(2);
+  });
+
+  it('sends them to stopFromAlarm with the retry policy and dead-letter queue of the stop rule', () => {
+    expect(resourceOf(t, 'StopAlarmRule', 'AWS::Events::Rule').Properties.Targets).toEqual([
+      {
+        Id: 'stopFromAlarm',
+        Arn: getAtt('StopFromAlarmLambdaFunction', 'Arn'),
+        RetryPolicy: {
+          MaximumRetryAttempts: CI.eventRetryAttempts,
+          MaximumEventAgeInSeconds: CI.eventMaximumAgeSeconds,
+        },
+        DeadLetterConfig: { Arn: getAtt('DeadLetterQueue', 'Arn') },
+      },
+    ]);
+  });
+
+  it('without cost guards there is no alarm rule and no permission to invoke stopFromAlarm', () => {
+    expect(dev.template.Resources.StopAlarmRule).toBeUndefined();
+    const permissions = resourcesOfType(dev.template, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
+    expect(permissions.map((p) => p.FunctionName)).toEqual([getAtt('StopFromEventLambdaFunction', 'Arn')]);
+  });
+});
+
+describe('maintenance windows', () => {
+  it('one schedule per enabled window, in a schedule group of the stage', () => {
+    expect(
+      schedules(t)
+        .map(([, schedule]) => schedule.Properties.Name)
+        .sort(),
+    ).toEqual(
+      enabledWindows(CI_CONFIG)
+        .map((window) => window.name)
+        .sort(),
+    );
+    expect(
+      resourceOf(t, 'MaintenanceWindowScheduleGroup', 'AWS::Scheduler::ScheduleGroup').Properties,
+    ).toEqual({
+      Name: 'glue-mv-stop-ci',
+    });
+    for (const [, schedule] of schedules(t)) {
+      expect(schedule.Properties.GroupName).toEqual(ref('MaintenanceWindowScheduleGroup'));
+    }
+  });
+
+  it('a recurring window: cron expression in its time zone, no dates', () => {
+    const schedule = scheduleNamed(t, 'weekend-maintenance').Properties;
+    expect(schedule).toMatchObject({
+      ScheduleExpression: 'cron(0 2 ? * SAT *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+    });
+    expect(schedule.StartDate).toBeUndefined();
+    expect(schedule.EndDate).toBeUndefined();
+  });
+
+  it('a one-time window: at() expression in UTC, with its start and end dates', () => {
+    expect(scheduleNamed(t, 'year-end-freeze').Properties).toMatchObject({
+      ScheduleExpression: 'at(2026-12-31T18:00:00)',
+      ScheduleExpressionTimezone: 'UTC',
+      StartDate: '2026-12-31T00:00:00Z',
+      EndDate: '2027-01-01T00:00:00Z',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+    });
+  });
+
+  it.each(enabledWindows(CI_CONFIG))(
+    '$name invokes stopFromSchedule with retries and the dead-letter queue',
+    (window) => {
+      const target = targetOf(scheduleNamed(t, window.name));
+      expect(target.Arn).toEqual(getAtt('StopFromScheduleLambdaFunction', 'Arn'));
+      expect(target.RetryPolicy).toEqual({
+        MaximumRetryAttempts: CI.eventRetryAttempts,
+        MaximumEventAgeInSeconds: CI.eventMaximumAgeSeconds,
+      });
+      expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('DeadLetterQueue', 'Arn') });
+    },
+  );
+
+  it.each(enabledWindows(CI_CONFIG))(
+    "$name sends the window's scope with Scheduler's placeholders",
+    (window) => {
+      const input = targetOf(scheduleNamed(t, window.name)).Input;
+      expect(typeof input).toBe('string');
+      expect(JSON.parse(String(input))).toEqual({
+        window: window.name,
+        scope: window.scope,
+        dryRun: window.dryRun ?? false,
+        ...SCHEDULER_PLACEHOLDERS,
+      });
+      // Built by the module stopFromSchedule reads it with.
+      expect(input).toBe(schedulePayloadTemplate(window));
+    },
+  );
+
+  it.each(enabledWindows(CI_CONFIG))(
+    '$name has its own role, which only Scheduler may assume, allowed only to invoke stopFromSchedule',
+    (window) => {
+      const roleId = getAttId(targetOf(scheduleNamed(t, window.name)).RoleArn);
+      expect(FUNCTIONS.map(({ role }) => role)).not.toContain(roleId);
+      const otherRoles = schedules(t)
+        .filter(([, schedule]) => schedule.Properties.Name !== window.name)
+        .map(([, schedule]) => getAttId(targetOf(schedule).RoleArn));
+      expect(otherRoles).not.toContain(roleId);
+
+      const role = resourceOf(t, roleId, 'AWS::IAM::Role').Properties;
+      const trust = isObject(role.AssumeRolePolicyDocument) ? role.AssumeRolePolicyDocument.Statement : [];
+      expect(trust).toEqual([
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+            ArnEquals: {
+              'aws:SourceArn': {
+                'Fn::Sub': `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule-group/glue-mv-stop-ci`,
+              },
+            },
+          },
+        },
+      ]);
+      expect(statementsOfRole(t, roleId)).toEqual([
+        {
+          Sid: 'InvokeStopFromSchedule',
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: getAtt('StopFromScheduleLambdaFunction', 'Arn'),
+        },
+        {
+          Sid: 'DeadLetters',
+          Effect: 'Allow',
+          Action: 'sqs:SendMessage',
+          Resource: getAtt('DeadLetterQueue', 'Arn'),
+        },
+      ]);
+    },
+  );
+
+  it('without windows there is no schedule, no schedule group and no schedule role', () => {
+    expect(schedules(dev.template)).toEqual([]);
+    expect(resourcesOfType(dev.template, 'AWS::Scheduler::ScheduleGroup')).toEqual([]);
+    expect(resourcesOfType(dev.template, 'AWS::IAM::Role')).toHaveLength(FUNCTIONS.length);
   });
 });
 
 describe('alarms', () => {
-  it('watch the dead-letter queue depth, both functions and the age of the oldest stop request', () => {
+  it('watch the dead-letter queue depth, every function and the age of the oldest stop request', () => {
     const dlq = alarmOn(
       t,
       'AWS/SQS',
@@ -339,9 +666,23 @@ describe('alarms', () => {
     expect(Number(age.Properties.Threshold)).toBeGreaterThan(0);
   });
 
-  it('watch for stop requests that reached neither a function nor the dead-letter queue', () => {
+  it('watch for requests that reached neither a function nor the dead-letter queue', () => {
     alarmOn(t, 'AWS/Events', 'InvocationsFailedToBeSentToDlq', ref('StopEventRule'));
-    alarmOn(t, 'AWS/Lambda', 'DestinationDeliveryFailures', ref('StopFromEventLambdaFunction'));
+    alarmOn(t, 'AWS/Events', 'InvocationsFailedToBeSentToDlq', ref('StopAlarmRule'));
+    alarmOn(
+      t,
+      'AWS/Scheduler',
+      'InvocationsFailedToBeSentToDeadLetterCount',
+      ref('MaintenanceWindowScheduleGroup'),
+    );
+    for (const { logicalId } of ASYNC_FUNCTIONS) {
+      alarmOn(t, 'AWS/Lambda', 'DestinationDeliveryFailures', ref(logicalId));
+    }
+  });
+
+  it('the stop rule on the default bus is identified by RuleName alone', () => {
+    const alarm = alarmOn(t, 'AWS/Events', 'InvocationsFailedToBeSentToDlq', ref('StopEventRule'));
+    expect(alarm.Properties.Dimensions).toEqual([{ Name: 'RuleName', Value: ref('StopEventRule') }]);
   });
 
   it('all notify the alarm topic, which is encrypted with a key CloudWatch may use', () => {
@@ -370,6 +711,90 @@ describe('alarms', () => {
   });
 });
 
+describe('dashboard', () => {
+  type Widget = { type: string; properties: { title?: string; metrics?: Json[][]; alarms?: string[] } };
+  const bodyOf = (template: Template): { text: string; widgets: Widget[] } => {
+    const body = resourceOf(template, 'Dashboard', 'AWS::CloudWatch::Dashboard').Properties.DashboardBody;
+    const text = subString(body ?? null);
+    if (text === undefined) throw new Error('DashboardBody is not an Fn::Sub string');
+    return { text, widgets: (JSON.parse(text) as { widgets: Widget[] }).widgets };
+  };
+  const metricsOf = (widgets: Widget[]): Json[][] => widgets.flatMap((w) => w.properties.metrics ?? []);
+
+  it('exists, named after the stack, and its body is JSON', () => {
+    const dashboard = resourceOf(t, 'Dashboard', 'AWS::CloudWatch::Dashboard').Properties;
+    expect(dashboard.DashboardName).toBe('glue-mv-stop-ci');
+    expect(bodyOf(t).widgets.length).toBeGreaterThan(5);
+    expect(t.Outputs.DashboardName).toEqual({ Description: expect.any(String), Value: ref('Dashboard') });
+  });
+
+  it('graphs every outcome metric for every trigger, with the dimensions Powertools writes', () => {
+    const metrics = metricsOf(bodyOf(t).widgets);
+    const expected = ['StopRequested', 'AlreadyStopping', 'NotRunning', 'Skipped', 'DryRun', 'Expanded'];
+    expected.push('NotAllowed', 'Rejected', 'Retried', 'Replayed');
+    for (const trigger of ['sqs', 'eventbridge', 'alarm', 'schedule']) {
+      for (const metric of expected) {
+        expect(metrics).toContainEqual([
+          'GlueMvStop',
+          metric,
+          'service',
+          'glue-mv-stop',
+          'trigger',
+          trigger,
+          { label: metric },
+        ]);
+      }
+    }
+  });
+
+  it('graphs every metric the code counts', () => {
+    const names = new Set(metricsOf(bodyOf(t).widgets).map((metric) => metric[1]));
+    for (const metric of [...Object.values(OUTCOME_METRICS), REPLAYED_METRIC])
+      expect(names).toContain(metric);
+  });
+
+  it('graphs dead-letter queue depth, stop-queue age and the errors of every function', () => {
+    const metrics = metricsOf(bodyOf(t).widgets).map((metric) => metric.slice(0, 4));
+    expect(metrics).toContainEqual([
+      'AWS/SQS',
+      'ApproximateNumberOfMessagesVisible',
+      'QueueName',
+      `\${DeadLetterQueue.QueueName}`,
+    ]);
+    expect(metrics).toContainEqual([
+      'AWS/SQS',
+      'ApproximateAgeOfOldestMessage',
+      'QueueName',
+      `\${StopQueue.QueueName}`,
+    ]);
+    for (const { logicalId } of FUNCTIONS) {
+      expect(metrics).toContainEqual(['AWS/Lambda', 'Errors', 'FunctionName', `\${${logicalId}}`]);
+    }
+  });
+
+  it('shows the state of the cost-guard alarms, when there are any', () => {
+    const alarmWidget = (template: Template) => bodyOf(template).widgets.find((w) => w.type === 'alarm');
+    expect(alarmWidget(t)?.properties.alarms).toEqual(
+      CI_CONFIG.costGuards.map(
+        (guard) =>
+          `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${guard.alarmName}`,
+      ),
+    );
+    expect(alarmWidget(dev.template)).toBeUndefined();
+  });
+
+  it('refers only to pseudo parameters and resources of the template', () => {
+    for (const template of [t, dev.template]) {
+      const references = [...bodyOf(template).text.matchAll(/\$\{([^}!]+)\}/g)].map((m) => m[1] ?? '');
+      expect(references.length).toBeGreaterThan(0);
+      for (const reference of references) {
+        if (reference.startsWith('AWS::')) continue;
+        expect(Object.keys(template.Resources)).toContain(reference.split('.')[0]);
+      }
+    }
+  });
+});
+
 describe('IAM: least privilege per function', () => {
   const identityPolicies = (template: Template): [string, Statement[]][] =>
     Object.entries(template.Resources)
@@ -377,75 +802,123 @@ describe('IAM: least privilege per function', () => {
       .map(([id, r]) => [id, identityStatements(r)]);
 
   it('no statement allows a wildcard action or a bare "*" resource', () => {
-    const policies = identityPolicies(t);
-    expect(policies.length).toBeGreaterThanOrEqual(2);
-    for (const [id, statements] of policies) {
-      expect(statements.length, id).toBeGreaterThan(0);
-      for (const statement of statements) {
-        expect(statement.NotAction, id).toBeUndefined();
-        expect(statement.NotResource, id).toBeUndefined();
-        const actions = actionsOf(statement);
-        expect(actions.length, id).toBeGreaterThan(0);
-        for (const action of actions) expect(action, id).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
-        const resources = asArray(statement.Resource);
-        expect(resources.length, id).toBeGreaterThan(0);
-        for (const resource of resources) expect(resource, id).not.toBe('*');
+    for (const template of [t, dev.template]) {
+      const policies = identityPolicies(template);
+      expect(policies.length).toBeGreaterThanOrEqual(FUNCTIONS.length);
+      for (const [id, statements] of policies) {
+        expect(statements.length, id).toBeGreaterThan(0);
+        for (const statement of statements) {
+          expect(statement.NotAction, id).toBeUndefined();
+          expect(statement.NotResource, id).toBeUndefined();
+          const actions = actionsOf(statement);
+          expect(actions.length, id).toBeGreaterThan(0);
+          for (const action of actions) expect(action, id).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+          const resources = asArray(statement.Resource);
+          expect(resources.length, id).toBeGreaterThan(0);
+          for (const resource of resources) expect(resource, id).not.toBe('*');
+        }
       }
     }
   });
 
   it('only the queue function may consume the stop queue', () => {
-    const consume = statementWithAction(statementsOfRole(t, 'StopFromQueueRole'), 'sqs:ReceiveMessage');
+    const consume = statementWithSid(statementsOfRole(t, 'StopFromQueueRole'), 'ConsumeStopQueue');
     expect(actionsOf(consume).sort()).toEqual([...SQS_CONSUME_ACTIONS].sort());
     expect(consume.Resource).toEqual(getAtt('StopQueue', 'Arn'));
 
-    const eventActions = statementsOfRole(t, 'StopFromEventRole').flatMap(actionsOf);
-    for (const action of SQS_CONSUME_ACTIONS) expect(eventActions).not.toContain(action);
+    for (const { role } of FUNCTIONS.filter(({ name }) => name !== 'stopFromQueue')) {
+      const actions = statementsOfRole(t, role).flatMap(actionsOf);
+      for (const action of SQS_CONSUME_ACTIONS) expect(actions, role).not.toContain(action);
+    }
   });
 
   it.each(FUNCTIONS)(
-    '$name may write its own log group, the idempotency table and the dead-letter queue',
+    '$name may write its own log group, the idempotency table, both queues and the outcome bus',
     ({ role, name }) => {
       const statements = statementsOfRole(t, role);
-      const logs = statementWithAction(statements, 'logs:PutLogEvents');
+      const logs = statementWithSid(statements, 'OwnLogGroup');
       expect(actionsOf(logs).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
       expect(logs.Resource).toEqual(getAtt(`${name[0]?.toUpperCase()}${name.slice(1)}LogGroup`, 'Arn'));
 
-      const table = statementWithAction(statements, 'dynamodb:PutItem');
+      const table = statementWithSid(statements, 'IdempotencyRecords');
       expect(actionsOf(table).sort()).toEqual([...DYNAMODB_ACTIONS].sort());
       expect(table.Resource).toEqual(getAtt('IdempotencyTable', 'Arn'));
 
-      const park = statementWithAction(statements, 'sqs:SendMessage');
+      const park = statementWithSid(statements, 'DeadLetters');
       expect(actionsOf(park)).toEqual(['sqs:SendMessage']);
       expect(park.Resource).toEqual(getAtt('DeadLetterQueue', 'Arn'));
+
+      const fanOut = statementWithSid(statements, 'FanOut');
+      expect(actionsOf(fanOut)).toEqual(['sqs:SendMessage']);
+      expect(fanOut.Resource).toEqual(getAtt('StopQueue', 'Arn'));
+
+      const publish = statementWithSid(statements, 'PublishOutcomes');
+      expect(actionsOf(publish)).toEqual(['events:PutEvents']);
+      expect(publish.Resource).toEqual({
+        'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`,
+      });
+
+      const sendTargets = statements
+        .filter((statement) => actionsOf(statement).includes('sqs:SendMessage'))
+        .map((statement) => statement.Resource);
+      expect(sendTargets).toEqual([getAtt('DeadLetterQueue', 'Arn'), getAtt('StopQueue', 'Arn')]);
     },
   );
 
+  it.each(FUNCTIONS)('$name has exactly the Glue actions it needs', ({ role, glueActions }) => {
+    const actions = statementsOfRole(t, role)
+      .flatMap(actionsOf)
+      .filter((action) => action.startsWith('glue:'));
+    expect(actions.sort()).toEqual([...glueActions].sort());
+  });
+
+  it('stopFromAlarm cannot stop anything: it only lists runs to expand a scope', () => {
+    const actions = statementsOfRole(t, 'StopFromAlarmRole').flatMap(actionsOf);
+    expect(actions).toContain(LIST_ACTION);
+    expect(actions).not.toContain(STOP_ACTION);
+  });
+
   it.each(FUNCTIONS)(
-    '$name may stop refresh runs only in the catalog and databases of the stage params',
+    '$name reaches Glue only by the ARNs of the allow rules, a foreign catalog included',
     ({ role }) => {
-      const statement = statementWithAction(statementsOfRole(t, role), STOP_ACTION);
-      expect(actionsOf(statement)).toEqual([STOP_ACTION]);
-      const prefix = `${GLUE_ARN_PREFIX}:${THIS_ACCOUNT}`;
+      const own = `${GLUE_ARN_PREFIX}:${THIS_ACCOUNT}`;
+      const foreign = `${GLUE_ARN_PREFIX}:111122223333`;
       expect(glueResourceArns(t, role).sort()).toEqual(
         [
-          `${prefix}:catalog`,
-          ...CI.databases.map((db) => `${prefix}:database/${db}`),
-          ...CI.databases.map((db) => `${prefix}:table/${db}/*`),
+          `${own}:catalog`,
+          `${own}:database/sales`,
+          `${own}:table/sales/*`,
+          `${own}:database/marketing`,
+          `${own}:table/marketing/campaign_*`,
+          `${foreign}:catalog`,
+          `${foreign}:database/shared`,
+          `${foreign}:table/shared/*`,
         ].sort(),
       );
     },
   );
 
-  it('glueDatabases "*" (the default) grants every database of the catalog, still by ARN', () => {
-    const arns = glueResourceArns(dev.template, 'StopFromQueueRole');
-    expect(arns).toContain(`${GLUE_ARN_PREFIX}:${THIS_ACCOUNT}:database/*`);
-    expect(arns).toContain(`${GLUE_ARN_PREFIX}:${THIS_ACCOUNT}:table/*/*`);
+  it('the default configuration grants its one database, still by ARN', () => {
+    const own = `${GLUE_ARN_PREFIX}:${THIS_ACCOUNT}`;
+    expect(glueResourceArns(dev.template, 'StopFromQueueRole').sort()).toEqual(
+      [`${own}:catalog`, `${own}:database/analytics`, `${own}:table/analytics/*`].sort(),
+    );
+  });
+
+  it('no role but the function roles has a Glue action', () => {
+    const functionRoles: string[] = FUNCTIONS.map(({ role }) => role);
+    for (const [id, statements] of identityPolicies(t)) {
+      if (functionRoles.includes(id)) continue;
+      expect(
+        statements.flatMap(actionsOf).filter((action) => action.startsWith('glue:')),
+        id,
+      ).toEqual([]);
+    }
   });
 });
 
 describe('outputs', () => {
-  it('publish the queues, the table, the rule and the alarm topic', () => {
+  it('publish the queues, the table, the rule, the alarm topic and the dashboard', () => {
     expect(t.Outputs).toMatchObject({
       StopQueueUrl: { Value: ref('StopQueue') },
       StopQueueArn: { Value: getAtt('StopQueue', 'Arn') },
@@ -454,14 +927,41 @@ describe('outputs', () => {
       IdempotencyTableName: { Value: ref('IdempotencyTable') },
       StopEventRuleName: { Value: ref('StopEventRule') },
       AlarmTopicArn: { Value: ref('AlarmTopic') },
+      DashboardName: { Value: ref('Dashboard') },
     });
   });
 });
 
 describe('deploy/ variable resolvers', () => {
   const require = createRequire(import.meta.url);
+  type FnSub = { 'Fn::Sub': string };
+  const stageConfig = require('../../deploy/stage-config.cjs') as {
+    ENVIRONMENT_BUDGET_BYTES: number;
+    configFileFor: (stage: unknown, dir?: string) => string;
+    loadConfigFile: (file: string) => { file: string; config: StackConfig };
+    stopPolicyOf: (config: StackConfig) => string;
+    glueRatePerInstance: (requestsPerSecond: unknown, maximumConcurrency: unknown) => string;
+    estimateValueBytes: (value: unknown, context?: object) => number;
+    checkEnvironmentSize: (
+      environments: Record<string, Record<string, unknown>>,
+      options: { configFile: string; budget?: number; resources?: object; region?: string },
+    ) => number;
+  };
   const glue = require('../../deploy/glue-resources.cjs') as {
-    glueStopResources: (params: { catalogId?: unknown; databases: unknown }) => { 'Fn::Sub': string }[];
+    glueResourceArns: (allow: unknown) => FnSub[];
+    checkedGlueResourceArns: (allow: unknown, options?: { configFile?: string; budget?: number }) => FnSub[];
+  };
+  const triggers = require('../../deploy/triggers.cjs') as {
+    alarmRuleResources: (config: StackConfig, settings: object) => Record<string, Resource>;
+    scheduleResources: (config: StackConfig, settings: object) => Record<string, Resource>;
+    windowLogicalIds: (names: string[]) => Map<string, string>;
+    deadLetterQueueStatementsFor: (config: StackConfig) => Statement[];
+    stopEventRuleDimensionsFor: (bus: unknown) => Json[];
+  };
+  const dashboard = require('../../deploy/dashboard.cjs') as {
+    dashboardBodyObject: (settings: { namespace: string; service: string; costGuardAlarms?: string[] }) => {
+      widgets: { type: string }[];
+    };
   };
   const queue = require('../../deploy/queue-settings.cjs') as {
     visibilityTimeoutFor: (settings: { functionTimeout: unknown; maximumBatchingWindow: unknown }) => number;
@@ -469,25 +969,225 @@ describe('deploy/ variable resolvers', () => {
   const email = require('../../deploy/alarm-email.cjs') as {
     alarmEmailResources: (value: unknown) => object;
   };
+  const SETTINGS = { service: 'svc', stage: 'test', retryAttempts: 3, maximumEventAgeSeconds: 600 };
 
-  it('glue ARNs: an explicit catalog account, trimmed and de-duplicated names', () => {
-    expect(glue.glueStopResources({ catalogId: '111122223333', databases: ' sales, ,sales,hr_2 ' })).toEqual([
-      { 'Fn::Sub': `${GLUE_ARN_PREFIX}:111122223333:catalog` },
-      { 'Fn::Sub': `${GLUE_ARN_PREFIX}:111122223333:database/sales` },
-      { 'Fn::Sub': `${GLUE_ARN_PREFIX}:111122223333:database/hr_2` },
-      { 'Fn::Sub': `${GLUE_ARN_PREFIX}:111122223333:table/sales/*` },
-      { 'Fn::Sub': `${GLUE_ARN_PREFIX}:111122223333:table/hr_2/*` },
-    ]);
+  /** A configuration file in a temporary folder. */
+  const configFile = async (content: unknown): Promise<string> => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'glue-mv-stop-config-'));
+    const file = path.join(dir, 'stage.json');
+    await writeFile(file, typeof content === 'string' ? content : JSON.stringify(content));
+    return file;
+  };
+
+  describe('stage-config.cjs', () => {
+    it('reads config/<stage>.json, or config/default.json when the stage has none', () => {
+      expect(path.relative(projectRoot, stageConfig.configFileFor('ci'))).toBe(
+        path.join('config', 'ci.json'),
+      );
+      expect(path.relative(projectRoot, stageConfig.configFileFor('prod'))).toBe(
+        path.join('config', 'default.json'),
+      );
+      expect(() => stageConfig.configFileFor('../ci')).toThrow(/cannot name a configuration file/);
+    });
+
+    it('names the file and the field of every problem', async () => {
+      const invalidJson = await configFile('{ "allow": [');
+      expect(() => stageConfig.loadConfigFile(invalidJson)).toThrow(/stage\.json: not valid JSON/);
+
+      const badName = await configFile({ allow: [{ database: 'a b' }] });
+      expect(() => stageConfig.loadConfigFile(badName)).toThrow(
+        /stage\.json: allow\.0\.database: must not contain white space/,
+      );
+
+      const datesReversed = await configFile({
+        allow: [{ database: 'sales' }],
+        maintenanceWindows: [
+          {
+            name: 'w',
+            schedule: 'rate(1 day)',
+            startDate: '2027-01-02T00:00:00Z',
+            endDate: '2027-01-01T00:00:00Z',
+            scope: { database: 'sales' },
+          },
+        ],
+      });
+      expect(() => stageConfig.loadConfigFile(datesReversed)).toThrow(
+        /maintenanceWindows\.0 \("w"\): startDate must be before endDate/,
+      );
+
+      const variableSyntax = await configFile({
+        allow: [{ database: 'sales' }],
+        costGuards: [{ alarmName: `cost-\${opt:stage}`, scope: { database: 'sales' } }],
+      });
+      expect(() => stageConfig.loadConfigFile(variableSyntax)).toThrow(/"\$\{" may not appear/);
+    });
+
+    it('STOP_POLICY is runtimePolicyOf(config) as JSON', () => {
+      expect(JSON.parse(stageConfig.stopPolicyOf(CI_CONFIG))).toEqual(runtimePolicyOf(CI_CONFIG));
+    });
+
+    it.each([
+      [20, 3, '6.66'],
+      [10, 5, '2'],
+      [0.29, 1, '0.29'],
+      [1, 3, '0.33'],
+      [0.5, 10, '0.1'],
+      [1000, 2, '500'],
+    ])('Glue rate: %s requests/s over %s instances is %s per instance', (rate, concurrency, share) => {
+      expect(stageConfig.glueRatePerInstance(rate, concurrency)).toBe(share);
+    });
+
+    it('Glue rate: refuses a concurrency that is not a whole number of at least 1', () => {
+      expect(() => stageConfig.glueRatePerInstance(10, 0)).toThrow(/maximumConcurrency/);
+      expect(() => stageConfig.glueRatePerInstance(10, 'x')).toThrow(/maximumConcurrency/);
+    });
+
+    it('estimates deployed values: queue URLs and table names from the template, others generously', () => {
+      const resources = {
+        Q: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'svc-ci-stop' } },
+        T: { Type: 'AWS::DynamoDB::Table', Properties: { TableName: 'svc-ci-idempotency' } },
+      };
+      const context = { resources, region: 'eu-west-1' };
+      expect(stageConfig.estimateValueBytes({ Ref: 'Q' }, context)).toBe(
+        'https://sqs.eu-west-1.amazonaws.com/123456789012/svc-ci-stop'.length,
+      );
+      expect(stageConfig.estimateValueBytes({ Ref: 'T' }, context)).toBe('svc-ci-idempotency'.length);
+      expect(stageConfig.estimateValueBytes({ 'Fn::GetAtt': ['X', 'Arn'] }, context)).toBe(256);
+      expect(stageConfig.estimateValueBytes('ü', context)).toBe(2);
+    });
+
+    it('environment size: fails on an oversized configuration, naming the file and STOP_POLICY', () => {
+      const oversized = parseStackConfig({
+        allow: [{ database: 'sales', tables: Array.from({ length: 200 }, (_, i) => `daily_table_${i}_mv`) }],
+      });
+      const environment = (config: StackConfig) => ({
+        IDEMPOTENCY_TABLE_NAME: 'glue-mv-stop-prod-idempotency',
+        STOP_POLICY: stageConfig.stopPolicyOf(config),
+      });
+      expect(() =>
+        stageConfig.checkEnvironmentSize(
+          { stopFromQueue: environment(oversized) },
+          { configFile: 'config/prod.json' },
+        ),
+      ).toThrow(/^config\/prod\.json: the environment variables of stopFromQueue .* STOP_POLICY/);
+      const bytes = stageConfig.checkEnvironmentSize(
+        { stopFromQueue: environment(CI_CONFIG), stopFromEvent: {} },
+        { configFile: 'config/ci.json' },
+      );
+      expect(bytes).toBeGreaterThan(stageConfig.stopPolicyOf(CI_CONFIG).length);
+      expect(bytes).toBeLessThan(stageConfig.ENVIRONMENT_BUDGET_BYTES);
+    });
   });
 
-  it.each([
-    ['a wildcard inside a name', { databases: 'sales*' }],
-    ['"*" mixed with names', { databases: '*,sales' }],
-    ['a name with a slash', { databases: 'a/b' }],
-    ['no database at all', { databases: ' , ' }],
-    ['a catalog that is not an account ID', { catalogId: 'arn:aws:glue', databases: 'sales' }],
-  ])('glue ARNs: refuses %s', (_label, params) => {
-    expect(() => glue.glueStopResources(params)).toThrow(/param glue/);
+  describe('glue-resources.cjs', () => {
+    it('one catalog, database and table ARN per rule and pattern, de-duplicated', () => {
+      const own = `${GLUE_ARN_PREFIX}:${THIS_ACCOUNT}`;
+      const other = `${GLUE_ARN_PREFIX}:111122223333`;
+      expect(
+        glue
+          .glueResourceArns([
+            { database: 'sales', tables: ['daily_*', 'weekly_?'] },
+            { database: 'sales', tables: ['daily_*'] },
+            { catalogId: '111122223333', database: 'hr_*', tables: ['*'] },
+          ])
+          .map((arn) => arn['Fn::Sub']),
+      ).toEqual([
+        `${own}:catalog`,
+        `${other}:catalog`,
+        `${own}:database/sales`,
+        `${other}:database/hr_*`,
+        `${own}:table/sales/daily_*`,
+        `${own}:table/sales/weekly_?`,
+        `${other}:table/hr_*/*`,
+      ]);
+    });
+
+    it('refuses an empty allow-list', () => {
+      expect(() => glue.glueResourceArns([])).toThrow(/allows no database/);
+    });
+
+    it("fails, naming the file, when the ARNs would not fit a role's inline policy", () => {
+      const tables = Array.from({ length: 150 }, (_, i) => `a_rather_long_materialized_view_name_${i}`);
+      expect(() =>
+        glue.checkedGlueResourceArns([{ database: 'sales', tables }], { configFile: 'config/prod.json' }),
+      ).toThrow(/^config\/prod\.json: the allow rules expand to 152 Glue ARNs/);
+      expect(glue.checkedGlueResourceArns(CI_CONFIG.allow)).toHaveLength(8);
+    });
+  });
+
+  describe('triggers.cjs', () => {
+    it('nothing without cost guards or enabled windows', () => {
+      expect(triggers.alarmRuleResources(DEFAULT_CONFIG, SETTINGS)).toEqual({});
+      const disabled = parseStackConfig({
+        allow: [{ database: 'sales' }],
+        maintenanceWindows: [
+          { name: 'off', schedule: 'rate(1 day)', scope: { database: 'sales' }, enabled: false },
+        ],
+      });
+      expect(triggers.scheduleResources(disabled, SETTINGS)).toEqual({});
+      expect(triggers.deadLetterQueueStatementsFor(disabled)).toHaveLength(1);
+    });
+
+    it('names each alarm once in the rule pattern', () => {
+      const config = parseStackConfig({
+        allow: [{ database: 'sales' }],
+        costGuards: [{ alarmName: 'a', scope: { database: 'sales' } }],
+      });
+      const rule = triggers.alarmRuleResources(config, SETTINGS).StopAlarmRule;
+      expect(rule?.Properties.EventPattern).toMatchObject({ detail: { alarmName: ['a'] } });
+      expect(rule?.Properties.Name).toBe('svc-test-cost-guard-alarms');
+    });
+
+    it('refuses retry settings EventBridge and Scheduler would refuse', () => {
+      expect(() => triggers.alarmRuleResources(CI_CONFIG, { ...SETTINGS, retryAttempts: 186 })).toThrow(
+        /eventRetryAttempts/,
+      );
+      expect(() =>
+        triggers.scheduleResources(CI_CONFIG, { ...SETTINGS, maximumEventAgeSeconds: 59 }),
+      ).toThrow(/eventMaximumAgeSeconds/);
+    });
+
+    it('gives windows distinct logical IDs, even when their names differ only in punctuation', () => {
+      const ids = triggers.windowLogicalIds(['weekend-maintenance', 'a-b', 'a_b', 'x.1']);
+      expect(ids.get('weekend-maintenance')).toBe('WindowWeekendMaintenance');
+      expect(ids.get('x.1')).toBe('WindowX1');
+      expect(ids.get('a-b')).toMatch(/^WindowAB[0-9a-f]{8}$/);
+      expect(ids.get('a_b')).toMatch(/^WindowAB[0-9a-f]{8}$/);
+      expect(ids.get('a-b')).not.toBe(ids.get('a_b'));
+    });
+
+    it('converts window dates to UTC', () => {
+      const config = parseStackConfig({
+        allow: [{ database: 'sales' }],
+        maintenanceWindows: [
+          {
+            name: 'w',
+            schedule: 'rate(1 day)',
+            startDate: '2027-01-01T01:00:00+01:00',
+            scope: { database: 'sales' },
+          },
+        ],
+      });
+      expect(triggers.scheduleResources(config, SETTINGS).WindowWSchedule?.Properties.StartDate).toBe(
+        '2027-01-01T00:00:00Z',
+      );
+    });
+
+    it('identifies a rule of a custom bus by bus and rule name', () => {
+      expect(triggers.stopEventRuleDimensionsFor('default')).toEqual([
+        { Name: 'RuleName', Value: ref('StopEventRule') },
+      ]);
+      expect(triggers.stopEventRuleDimensionsFor('orders')).toEqual([
+        { Name: 'EventBusName', Value: 'orders' },
+        { Name: 'RuleName', Value: ref('StopEventRule') },
+      ]);
+    });
+  });
+
+  it('dashboard.cjs: no alarm widget without cost guards', () => {
+    const body = dashboard.dashboardBodyObject({ namespace: 'N', service: 's' });
+    expect(body.widgets.map((widget) => widget.type)).not.toContain('alarm');
+    expect(body.widgets.filter((widget) => widget.type === 'metric')).toHaveLength(7);
   });
 
   it('visibility timeout is 6 x function timeout + batching window', () => {
