@@ -1,23 +1,31 @@
 /**
  * `npm start`: runs the stop pipeline end to end on this machine, never touching AWS.
  *
- * Starts the project's Glue emulator (seeded from events/local-glue-seed.json), dynalite and fauxqs on
- * loopback, points the SDK at them with the standard AWS_ENDPOINT_URL_* variables, sends the sample
- * events through the real handlers and prints one line per request with its outcome.
+ * Starts the project's Glue emulator (seeded from events/local-glue-seed.json), dynalite, fauxqs and an
+ * EventBridge emulator on loopback, points the SDK at them with the standard AWS_ENDPOINT_URL_* variables,
+ * applies the stage configuration config/local.json (allow-list, cost guard, maintenance window), sends
+ * the sample events through the real trigger code and prints one line per request with its outcome.
+ * Exact requests that scope requests expand into are drained from the local stop queue the way Lambda's
+ * event source mapping would.
  *
  *   npm start                         # the embedded sample run
- *   npm start -- events/my-event.json # your own files: an SQS event, an EventBridge event or a bare request
+ *   npm start -- events/my-event.json # your own files: an SQS event, a stop event, an alarm state
+ *                                     # change, a scheduler delivery or a bare request
  *   npm start -- --logs               # also show the functions' structured logs
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
+import { parseStackConfig, runtimePolicyOf } from '../src/policy/stack-config.ts';
 import { createStopRuntime } from '../src/runtime/stop-runtime.ts';
 import type { StopOutcome } from '../src/stop/outcome.ts';
+import { createStopAlarmHandler } from '../src/triggers/stop-alarm.ts';
 import { createStopEventHandler } from '../src/triggers/stop-event.ts';
 import { createStopQueueHandler } from '../src/triggers/stop-queue.ts';
+import { createStopScheduleHandler } from '../src/triggers/stop-schedule.ts';
 import type { SeedRunInput } from '../test/emulator/glue-emulator.ts';
+import { drainQueue } from '../test/support/event-source.ts';
 import { sqsEvent, sqsRecord } from '../test/support/events.ts';
 import { lambdaContext } from '../test/support/lambda-context.ts';
 import { startLocalAws } from '../test/support/local-aws.ts';
@@ -29,10 +37,15 @@ const DEFAULT_EVENTS = [
   'events/eventbridge-stop.json',
   'events/eventbridge-stop-stopping.json',
   'events/eventbridge-stop-invalid.json',
+  'events/scope-request.json',
+  'events/eventbridge-dry-run.json',
+  'events/eventbridge-not-allowed.json',
+  'events/alarm-state-change.json',
+  'events/scheduler-delivery.json',
 ];
-
 /** The stack's default redrive policy. */
 const MAX_RECEIVE_COUNT = 5;
+
 const args = process.argv.slice(2);
 const showLogs = args.includes('--logs');
 const files = args.filter((arg) => !arg.startsWith('--'));
@@ -45,46 +58,61 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
 
 const describeOutcome = (o: StopOutcome): string => {
-  const target = o.target ? `${o.target.DatabaseName}.${o.target.TableName}` : '(no valid target)';
+  const target = o.target
+    ? `${o.target.DatabaseName}.${o.target.TableName}`
+    : o.scope
+      ? `${o.scope.DatabaseName}.{${o.scope.TableNames.join(',')}}`
+      : '(no valid target)';
   const notes = [
     o.replayed ? 'replayed from the idempotency record, no Glue call' : '',
-    o.reason ? `${o.reason}${o.detail ? `: ${o.detail}` : ''}` : '',
+    o.reason ? `${o.reason}${o.detail ? `: ${o.detail}` : ''}` : (o.detail ?? ''),
     o.requestedBy ? `requested by ${o.requestedBy}` : '',
   ].filter(Boolean);
-  return `  ${o.trigger.padEnd(11)} ${o.outcome.padEnd(16)} ${target.padEnd(30)} ${notes.join('; ')}`;
+  const indent = o.parentIdempotencyKey ? '    ↳ ' : '  ';
+  return `${indent}${o.trigger.padEnd(11)} ${o.outcome.padEnd(16)} ${target.padEnd(30)} ${notes.join('; ')}`;
 };
 
 const main = async (): Promise<void> => {
-  const seed = (await readJson('events/local-glue-seed.json')) as { runs: SeedRunInput[] };
-  const local = await startLocalAws();
+  const seed = (await readJson('events/local-glue-seed.json')) as {
+    runs: (SeedRunInput & { startTime?: string })[];
+  };
+  const config = parseStackConfig(await readJson('config/local.json'), 'config/local.json');
+  const local = await startLocalAws({ policy: runtimePolicyOf(config) });
   try {
-    for (const run of seed.runs) local.glue.seedRun(run);
+    for (const { startTime, ...run } of seed.runs) {
+      local.glue.seedRun({ ...run, ...(startTime ? { startTime: new Date(startTime) } : {}) });
+    }
     console.log(
-      'glue-mv-stop local run: Glue emulator, DynamoDB (dynalite) and SQS (fauxqs) on loopback; no AWS account is used.',
+      'glue-mv-stop local run: Glue emulator, DynamoDB (dynalite), SQS (fauxqs) and EventBridge emulator on loopback; no AWS account is used.',
     );
-    console.log(`Seeded ${seed.runs.length} refresh runs from events/local-glue-seed.json.\n`);
+    console.log(
+      `Seeded ${seed.runs.length} refresh runs from events/local-glue-seed.json; configuration config/local.json.\n`,
+    );
 
-    const print = (outcome: StopOutcome) => console.log(describeOutcome(outcome));
-    // The real handler code, wired exactly as in Lambda (config and endpoints from the environment),
+    let queued = 0;
+    const print = (outcome: StopOutcome) => {
+      if (outcome.outcome === 'expanded' && !outcome.replayed) queued += outcome.queued ?? 0;
+      console.log(describeOutcome(outcome));
+    };
+    // The real trigger code, wired exactly as in Lambda (configuration and endpoints from the environment),
     // plus one observer that prints each outcome.
-    const queueHandler = createStopQueueHandler(createStopRuntime({ trigger: 'sqs', onOutcome: print }));
-    const eventHandler = createStopEventHandler(
-      createStopRuntime({ trigger: 'eventbridge', onOutcome: print }),
-    );
+    const runtime = (trigger: 'sqs' | 'eventbridge' | 'alarm' | 'schedule') =>
+      createStopRuntime({ trigger, onOutcome: print });
+    const queueHandler = createStopQueueHandler(runtime('sqs'));
+    const eventHandler = createStopEventHandler(runtime('eventbridge'));
+    const alarmHandler = createStopAlarmHandler(runtime('alarm'));
+    const scheduleHandler = createStopScheduleHandler(runtime('schedule'));
+    const context = (name: string) => lambdaContext({ functionName: `glue-mv-stop-local-${name}` });
 
     // Like SQS: records reported as batch item failures come back in a later batch (after the visibility
     // timeout in AWS; at once here), until they succeed or reach the redrive policy's maxReceiveCount.
     const sendBatch = async (event: SQSEvent, receiveCount = 1): Promise<void> => {
-      const response = await queueHandler(
-        event,
-        lambdaContext({ functionName: 'glue-mv-stop-local-stopFromQueue' }),
-      );
+      const response = await queueHandler(event, context('stopFromQueue'));
       const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
       console.log(`  → batchItemFailures: ${failed.size === 0 ? 'none' : [...failed].join(', ')}`);
       if (failed.size === 0 || receiveCount >= MAX_RECEIVE_COUNT) {
         if (failed.size > 0)
           console.log('  → maxReceiveCount reached: SQS moves these records to the dead-letter queue');
-        console.log('');
         return;
       }
       console.log(`  SQS redelivers ${failed.size} record(s) (receive count ${receiveCount + 1}):`);
@@ -94,27 +122,53 @@ const main = async (): Promise<void> => {
       }));
       await sendBatch({ Records: again }, receiveCount + 1);
     };
+    const invoke = async (run: () => Promise<unknown>) => {
+      try {
+        const result = await run();
+        if (isObject(result) && result.ignored === true)
+          console.log(`  alarm ignored: ${String(result.why)}`);
+        console.log('  → invocation succeeded');
+      } catch (error) {
+        console.log(`  → invocation failed, Lambda would retry it: ${String(error)}`);
+      }
+    };
 
     for (const file of files.length > 0 ? files : DEFAULT_EVENTS) {
       const payload = await readJson(file);
+      queued = 0;
       if (isObject(payload) && Array.isArray(payload.Records)) {
         console.log(`${file}: SQS batch of ${payload.Records.length} records`);
         await sendBatch(payload as unknown as SQSEvent);
+      } else if (isObject(payload) && payload.source === 'aws.cloudwatch') {
+        console.log(`${file}: CloudWatch alarm state change (cost guard)`);
+        await invoke(() => alarmHandler(payload, context('stopFromAlarm')));
       } else if (isObject(payload) && 'detail-type' in payload) {
-        console.log(`${file}: EventBridge event ${String(payload.id)}`);
-        try {
-          await eventHandler(
-            payload as unknown as EventBridgeEvent<string, unknown>,
-            lambdaContext({ functionName: 'glue-mv-stop-local-stopFromEvent' }),
-          );
-          console.log('  → invocation succeeded\n');
-        } catch (error) {
-          console.log(`  → invocation failed, Lambda would retry it: ${String(error)}\n`);
-        }
+        console.log(`${file}: EventBridge stop event ${String(payload.id)}`);
+        await invoke(() =>
+          eventHandler(payload as unknown as EventBridgeEvent<string, unknown>, context('stopFromEvent')),
+        );
+      } else if (isObject(payload) && 'window' in payload && 'scheduledTime' in payload) {
+        console.log(`${file}: EventBridge Scheduler delivery (maintenance window ${String(payload.window)})`);
+        await invoke(() => scheduleHandler(payload, context('stopFromSchedule')));
       } else {
         console.log(`${file}: bare stop request, sent as a one-record SQS batch`);
         await sendBatch(sqsEvent(sqsRecord(payload)));
       }
+      if (queued > 0) {
+        console.log(
+          `  the stop queue now holds ${queued} derived request(s); the SQS event source delivers them:`,
+        );
+        await drainQueue({
+          queueUrl: local.stopQueueUrl,
+          sqsEndpoint: local.sqsEndpoint,
+          deadLetterQueueUrl: local.deadLetterQueueUrl,
+          handlerFor: () => queueHandler,
+          maximumConcurrency: 2,
+          visibilityTimeoutSeconds: 30,
+          idleMs: 200,
+        });
+      }
+      console.log('');
     }
 
     const sqs = new SQSClient({});
@@ -127,11 +181,12 @@ const main = async (): Promise<void> => {
     );
     sqs.destroy();
     console.log(`Glue received ${local.glue.callCount('StopMaterializedViewRefreshTaskRun')} stop calls.`);
+    console.log(`EventBridge received ${local.eventBridge.events.length} outcome events.`);
     console.log(`Dead-letter queue holds ${parked.Messages?.length ?? 0} parked request(s):`);
     for (const message of parked.Messages ?? []) {
       const attributes = message.MessageAttributes ?? {};
       console.log(
-        `  ${attributes['glue-mv-stop.reason']?.StringValue}: ${attributes['glue-mv-stop.detail']?.StringValue}`,
+        `  ${attributes['glue-mv-stop.outcome']?.StringValue} ${attributes['glue-mv-stop.reason']?.StringValue}: ${attributes['glue-mv-stop.detail']?.StringValue}`,
       );
     }
     console.log('Refresh runs now:');
