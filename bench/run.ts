@@ -14,13 +14,17 @@ import { fork, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { build, projectRoot } from '../scripts/build.ts';
+import * as esbuild from 'esbuild';
+import { build, esbuildOptions, projectRoot } from '../scripts/build.ts';
+import type { RuntimePolicy } from '../src/policy/stack-config.ts';
 import { createAwsClients } from '../src/runtime/clients.ts';
 import type { StopConfig } from '../src/runtime/config.ts';
 import { createStopRuntime } from '../src/runtime/stop-runtime.ts';
+import { createStopAlarmHandler } from '../src/triggers/stop-alarm.ts';
 import { createStopQueueHandler } from '../src/triggers/stop-queue.ts';
 import type { SeedRunInput } from '../test/emulator/glue-emulator.ts';
-import { sqsEvent, sqsRecord } from '../test/support/events.ts';
+import { drainQueue } from '../test/support/event-source.ts';
+import { alarmStateChange, sqsEvent, sqsRecord } from '../test/support/events.ts';
 import { lambdaContext } from '../test/support/lambda-context.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? '25');
@@ -70,17 +74,34 @@ const measureZips = async (): Promise<{ name: string; zipBytes: number; bundleBy
 /** 2. Cold start of a fresh process that loads each bundle, against one that loads an empty file. */
 const measureColdImport = async (): Promise<{
   bare: number;
+  floor: { median: number; bytes: number };
   bundles: { name: string; median: number }[];
 }> => {
   const results = await build({ log: false });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'glue-mv-stop-empty-'));
   const empty = path.join(dir, 'empty.cjs');
   await writeFile(empty, '');
+  // The floor: a bundle holding only what every function must have, the Glue client and one command,
+  // built with the same options as the functions.
+  const floorEntry = path.join(projectRoot, 'bench/glue-client-only.ts');
+  const floor = path.join(dir, 'glue-client-only.cjs');
+  const floorBuild = await esbuild.build({
+    ...esbuildOptions(floorEntry, floor),
+    write: true,
+    metafile: false,
+  });
+  if (floorBuild.errors.length > 0) throw new Error('could not build the Glue-client-only bundle');
   // What a function's environment holds: configuration is read and clients are built at import.
   const env = {
     ...process.env,
     IDEMPOTENCY_TABLE_NAME: 'bench',
     DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench',
+    STOP_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-stop',
+    STOP_POLICY: JSON.stringify({
+      allow: [{ database: 'bench', tables: ['*'] }],
+      dryRun: false,
+      costGuards: [],
+    }),
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
@@ -92,15 +113,19 @@ const measureColdImport = async (): Promise<{
     return Number(process.hrtime.bigint() - start) / 1e6;
   };
   const bare: number[] = [];
+  const floorTimes: number[] = [];
   const perBundle = results.map(() => [] as number[]);
   time(empty); // warm the file system cache
   for (let i = 0; i < RUNS; i++) {
     bare.push(time(empty));
+    floorTimes.push(time(floor));
     for (const [index, result] of results.entries()) perBundle[index]?.push(time(result.outfile));
   }
+  const floorBytes = (await stat(floor)).size;
   await rm(dir, { recursive: true, force: true });
   return {
     bare: median(bare),
+    floor: { median: median(floorTimes), bytes: floorBytes },
     bundles: results.map((result, index) => ({
       name: result.function.name,
       median: median(perBundle[index] ?? []),
@@ -122,17 +147,36 @@ const countCommands = (client: ReturnType<typeof createAwsClients>['dynamoDb']):
   return counts;
 };
 
+interface GlueStats {
+  stopCalls: number;
+  lastStopAt: number;
+  throttled: number;
+  calls: number;
+}
+
 interface RemoteLocalAws {
   readonly config: StopConfig;
-  seed(runs: SeedRunInput[]): Promise<number>;
+  readonly env: Record<string, string>;
+  /** Runs to seed; start times travel over IPC as ISO strings. */
+  seed(runs: (Omit<SeedRunInput, 'startTime'> & { startTime?: string })[]): Promise<number>;
   glueCalls(operation?: string): Promise<number>;
+  glueStats(): Promise<GlueStats>;
   close(): Promise<void>;
 }
 
 /** Starts bench/local-aws-process.ts and points this process's SDK clients at it. */
-const startRemoteLocalAws = async (glueLatencyMs: number): Promise<RemoteLocalAws> => {
+const startRemoteLocalAws = async (options: {
+  glueLatencyMs?: number;
+  glueRate?: number;
+  policy?: RuntimePolicy;
+}): Promise<RemoteLocalAws> => {
   const child = fork(path.join(projectRoot, 'bench/local-aws-process.ts'), {
-    env: { ...process.env, BENCH_GLUE_LATENCY_MS: String(glueLatencyMs) },
+    env: {
+      ...process.env,
+      BENCH_GLUE_LATENCY_MS: String(options.glueLatencyMs ?? 0),
+      BENCH_GLUE_RATE: String(options.glueRate ?? 0),
+      ...(options.policy ? { BENCH_POLICY: JSON.stringify(options.policy) } : {}),
+    },
   });
   const pending = new Map<number, (result: unknown) => void>();
   let nextId = 0;
@@ -162,8 +206,10 @@ const startRemoteLocalAws = async (glueLatencyMs: number): Promise<RemoteLocalAw
   Object.assign(process.env, env);
   return {
     config,
+    env,
     seed: (runs) => call<number>({ seed: runs }),
     glueCalls: (operation) => call<number>({ count: operation ?? null }),
+    glueStats: () => call<GlueStats>({ glueStats: true }),
     close: async () => {
       await call({ close: true });
     },
@@ -172,7 +218,7 @@ const startRemoteLocalAws = async (glueLatencyMs: number): Promise<RemoteLocalAw
 
 /** 3 and 4, through the real SQS trigger code over the local emulators (in their own process). */
 const measurePipeline = async () => {
-  const local = await startRemoteLocalAws(50);
+  const local = await startRemoteLocalAws({ glueLatencyMs: 50 });
   try {
     const clients = createAwsClients();
     const dynamoCalls = countCommands(clients.dynamoDb);
@@ -236,6 +282,60 @@ const measurePipeline = async () => {
   }
 };
 
+/**
+ * 5. Fan-out: a cost guard over N running refreshes, with Glue limited to R requests per second per
+ * operation. The stop queue is drained like Lambda's event source mapping (maximum concurrency C, each
+ * instance with its own clients and an R / C client-side rate limit, as the deployment configures it).
+ */
+const FANOUT_RUNS = Number(process.env.BENCH_FANOUT_RUNS ?? '1000');
+const FANOUT_RATE = Number(process.env.BENCH_FANOUT_RATE ?? '50');
+const FANOUT_CONCURRENCY = 5;
+
+const measureFanOut = async () => {
+  const policy: RuntimePolicy = {
+    allow: [{ database: 'bench', tables: ['*'] }],
+    dryRun: false,
+    costGuards: [{ alarmName: 'bench-dpu-spend', scope: { database: 'bench', tables: ['*'] } }],
+  };
+  const local = await startRemoteLocalAws({ glueRate: FANOUT_RATE, policy });
+  try {
+    const config = { ...local.config, glueMaxRequestsPerSecond: FANOUT_RATE / FANOUT_CONCURRENCY };
+    const startedBefore = new Date(Date.now() - 60_000).toISOString();
+    await local.seed(
+      Array.from({ length: FANOUT_RUNS }, (_, i) => ({
+        databaseName: 'bench',
+        tableName: `view_${String(i).padStart(5, '0')}_mv`,
+        startTime: startedBefore,
+      })),
+    );
+    const alarmHandler = createStopAlarmHandler(createStopRuntime({ trigger: 'alarm', config }));
+    const start = Date.now();
+    await alarmHandler(alarmStateChange('bench-dpu-spend', { from: 'OK', to: 'ALARM' }), lambdaContext());
+    const report = await drainQueue({
+      queueUrl: config.stopQueueUrl,
+      sqsEndpoint: local.env.AWS_ENDPOINT_URL_SQS ?? '',
+      deadLetterQueueUrl: config.deadLetterQueueUrl,
+      maximumConcurrency: FANOUT_CONCURRENCY,
+      visibilityTimeoutSeconds: 180,
+      idleMs: 300,
+      timeoutMs: 600_000,
+      handlerFor: () => createStopQueueHandler(createStopRuntime({ trigger: 'sqs', config })),
+    });
+    const stats = await local.glueStats();
+    const completionMs = stats.lastStopAt - start;
+    return {
+      runs: FANOUT_RUNS,
+      rate: FANOUT_RATE,
+      completionMs,
+      idealMs: (FANOUT_RUNS / FANOUT_RATE) * 1000,
+      stats,
+      report,
+    };
+  } finally {
+    await local.close();
+  }
+};
+
 const main = async () => {
   console.log(`bench: ${RUNS} runs per timing, node ${process.version}`);
   const zips = await measureZips();
@@ -244,6 +344,9 @@ const main = async () => {
   console.log('cold import', cold);
   const pipeline = await measurePipeline();
   console.log('pipeline', pipeline);
+  const fanOut = await measureFanOut();
+  console.log('fan-out', { ...fanOut, report: undefined }, fanOut.report);
+  const fanOutRatio = fanOut.completionMs / fanOut.idealMs;
 
   const batchRatio = pipeline.ten / pipeline.one;
   const lines = [
@@ -270,6 +373,7 @@ const main = async () => {
     '| process | median | ratio to bare | target |',
     '| --- | --- | --- | --- |',
     `| bare node | ${ms(cold.bare)} | 1.00 × | |`,
+    `| floor: the Glue client and one command only (${kb(cold.floor.bytes)}) | ${ms(cold.floor.median)} | ${(cold.floor.median / cold.bare).toFixed(2)} × | ${verdict(cold.floor.median / cold.bare <= 1.4)} |`,
     ...cold.bundles.map(
       (b) =>
         `| ${b.name} | ${ms(b.median)} | ${(b.median / cold.bare).toFixed(2)} × | ${verdict(b.median / cold.bare <= 1.4)} |`,
@@ -302,6 +406,23 @@ const main = async () => {
     'On a duplicate, the conditional PutItem fails; real DynamoDB returns the existing record with that failure ' +
       '(`ReturnValuesOnConditionCheckFailure`), dynalite does not, so Powertools reads it with a GetItem: against ' +
       'AWS a duplicate costs one DynamoDB call fewer than shown here.',
+    '',
+    `## Fan-out: ${fanOut.runs} running refreshes at ${fanOut.rate} Glue requests per second (targets: ≤ 1.2 × N/R, 0 throttled)`,
+    '',
+    `A cost-guard alarm expands into ${fanOut.runs} exact stop requests on the stop queue; the queue is drained like ` +
+      `Lambda's event source mapping with maximum concurrency ${FANOUT_CONCURRENCY}, each instance limited to ` +
+      `${fanOut.rate / FANOUT_CONCURRENCY} requests per second per Glue operation (R / C). The Glue emulator, in its own ` +
+      `process, throttles above ${fanOut.rate} requests per second per operation. Each derived request makes two ` +
+      "Glue calls (the run guard's List, then Stop), one per operation.",
+    '',
+    '| measure | value | target |',
+    '| --- | --- | --- |',
+    `| runs stopped (successful Stop calls) | ${fanOut.stats.stopCalls} of ${fanOut.runs} | all, once each |`,
+    `| completion (alarm to last stop) | ${(fanOut.completionMs / 1000).toFixed(1)} s | |`,
+    `| N / R | ${(fanOut.idealMs / 1000).toFixed(1)} s | |`,
+    `| completion ÷ (N / R) | ${fanOutRatio.toFixed(2)} × | ≤ 1.2 × (${verdict(fanOutRatio <= 1.2)}) |`,
+    `| requests that failed for throttling | ${fanOut.stats.throttled} | 0 (${verdict(fanOut.stats.throttled === 0)}) |`,
+    `| records delivered / batch item failures / dead-lettered | ${fanOut.report.recordsDelivered} / ${fanOut.report.batchItemFailures} / ${fanOut.report.deadLettered} | |`,
     '',
   ];
   await writeFile(path.join(projectRoot, 'docs/benchmarks.md'), `${lines.join('\n')}`);
