@@ -7,9 +7,9 @@ import {
   type PutEventsRequestEntry,
   ThrottlingException,
 } from '@aws-sdk/client-eventbridge';
-import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type EventBridgeEmulator, startEventBridgeEmulator } from './eventbridge-emulator.ts';
+import { testClientConfig } from './test-client.ts';
 
 const SOURCE = 'glue-mv-stop';
 const DETAIL_TYPE = 'Materialized view refresh stop outcome';
@@ -19,13 +19,7 @@ function eventBridgeClient(
   emulator: EventBridgeEmulator,
   extra: Partial<EventBridgeClientConfig> = {},
 ): EventBridgeClient {
-  return new EventBridgeClient({
-    endpoint: emulator.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    retryStrategy: new ConfiguredRetryStrategy(3, () => 10),
-    ...extra,
-  });
+  return new EventBridgeClient({ ...testClientConfig(emulator.url), ...extra });
 }
 
 const entry = (detail: unknown, overrides: Partial<PutEventsRequestEntry> = {}): PutEventsRequestEntry => ({

@@ -19,8 +19,16 @@
  * Importing this module has no side effects; call `startEventBridgeEmulator()`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import {
+  type Answer,
+  type AwsJsonRequest,
+  type ErrorDef,
+  type Exchange,
+  errorReply,
+  PROTOCOL_ERRORS,
+  type Reply,
+  startAwsJsonServer,
+} from './aws-json-server.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Public types
@@ -88,7 +96,6 @@ export interface EventBridgeEmulatorOptions {
 // Wire constants
 // ---------------------------------------------------------------------------------------------------
 
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'AWSEvents.';
 const OP_PUT_EVENTS = 'PutEvents';
 
@@ -98,17 +105,11 @@ const MAX_TOTAL_ENTRY_BYTES = 256 * 1024;
 /** The size EventBridge charges for a Time parameter, whatever its value. */
 const TIME_BYTES = 14;
 
-interface ErrorDef {
-  status: number;
-  code: string;
-}
-
 const E = {
   validation: { status: 400, code: 'ValidationException' },
   throttling: { status: 400, code: 'ThrottlingException' },
   internal: { status: 500, code: 'InternalException' },
-  unknownOperation: { status: 400, code: 'UnknownOperationException' },
-  serialization: { status: 400, code: 'SerializationException' },
+  ...PROTOCOL_ERRORS,
 } as const satisfies Record<string, ErrorDef>;
 
 interface EntryError {
@@ -117,12 +118,6 @@ interface EntryError {
 }
 
 type ResultEntry = { EventId: string } | EntryError;
-
-interface Reply {
-  status: number;
-  body: unknown;
-  errorCode?: string;
-}
 
 interface FaultEntry {
   kind: EventBridgeFaultKind;
@@ -213,13 +208,6 @@ export async function startEventBridgeEmulator(
   const events: RecordedEvent[] = [];
   const calls: EventBridgeCall[] = [];
   const faults: FaultEntry[] = [];
-  const sockets = new Set<Socket>();
-  const pendingTimers = new Set<NodeJS.Timeout>();
-  let closed = false;
-
-  function errorReply(def: ErrorDef, message: string): Reply {
-    return { status: def.status, body: { __type: def.code, message }, errorCode: def.code };
-  }
 
   function putEvents(input: Record<string, unknown>, arrivedAt: number): Reply {
     const entries = input.Entries;
@@ -264,8 +252,10 @@ export async function startEventBridgeEmulator(
     return fault.kind;
   }
 
-  function faultReply(kind: Exclude<EventBridgeFaultKind, 'connection-reset'>, entries: number): Reply {
+  function faultReply(kind: EventBridgeFaultKind, entries: number): Answer {
     switch (kind) {
+      case 'connection-reset':
+        return 'connection-reset';
       case 'throttle':
         return errorReply(E.throttling, 'Rate exceeded.');
       case 'internal-error':
@@ -284,105 +274,37 @@ export async function startEventBridgeEmulator(
     }
   }
 
-  function delay(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        pendingTimers.delete(timer);
-        resolve();
-      }, ms);
-      pendingTimers.add(timer);
-    });
-  }
-
-  function readBody(req: IncomingMessage): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', reject);
-    });
-  }
-
-  function writeReply(res: ServerResponse, call: EventBridgeCall, reply: Reply): void {
-    call.status = reply.status;
-    if (res.destroyed || res.writableEnded) return;
-    const payload = JSON.stringify(reply.body);
-    const headers: Record<string, string | number> = {
-      'content-type': CONTENT_TYPE,
-      'content-length': Buffer.byteLength(payload),
-      'x-amzn-requestid': randomUUID(),
-    };
-    if (reply.errorCode !== undefined) headers['x-amzn-errortype'] = reply.errorCode;
-    res.writeHead(reply.status, headers);
-    res.end(payload);
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+  function handle(request: AwsJsonRequest): Exchange {
     const arrivedAt = Date.now();
-    const targetHeader = req.headers['x-amz-target'];
-    const target = typeof targetHeader === 'string' ? targetHeader : '';
-    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
-
-    let input: Record<string, unknown> | undefined;
-    try {
-      const parsed: unknown = raw.trim() === '' ? {} : JSON.parse(raw);
-      if (isObject(parsed)) input = parsed;
-    } catch {
-      input = undefined;
-    }
+    const { input, operation } = request;
     const entries = Array.isArray(input?.Entries) ? input.Entries.length : 0;
     const call: EventBridgeCall = { operation, entries, status: 0 };
     calls.push(call);
+    const respond = (answer: Answer): Exchange => ({
+      answer,
+      answered(status) {
+        call.status = status;
+      },
+    });
 
     // Order of checks: unknown target, unreadable body, injected fault, then the operation itself.
-    let reply: Reply;
-    if (req.method !== 'POST' || operation !== OP_PUT_EVENTS) {
-      reply = errorReply(E.unknownOperation, `Unknown operation ${JSON.stringify(target)}.`);
-    } else if (input === undefined) {
-      reply = errorReply(E.serialization, 'Request body must be a JSON object.');
-    } else {
-      const fault = takeFault();
-      if (fault === 'connection-reset') {
-        await delay(latencyMs);
-        // An RST rather than a FIN, so the client sees ECONNRESET instead of a clean end of stream.
-        const socket = res.socket;
-        if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-        else socket?.destroy();
-        return;
-      }
-      reply = fault === undefined ? putEvents(input, arrivedAt) : faultReply(fault, entries);
+    if (request.method !== 'POST' || operation !== OP_PUT_EVENTS) {
+      return respond(errorReply(E.unknownOperation, `Unknown operation ${JSON.stringify(request.target)}.`));
     }
-    await delay(latencyMs);
-    writeReply(res, call, reply);
+    if (input === undefined) {
+      return respond(errorReply(E.serialization, 'Request body must be a JSON object.'));
+    }
+    const fault = takeFault();
+    return respond(fault === undefined ? putEvents(input, arrivedAt) : faultReply(fault, entries));
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { 'content-type': CONTENT_TYPE, 'x-amzn-errortype': E.internal.code });
-        res.end(JSON.stringify({ __type: E.internal.code, message: 'Emulator failure.' }));
-      }
-    });
-  });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const server = await startAwsJsonServer(
+    { targetPrefix: TARGET_PREFIX, internalErrorCode: E.internal.code, handle, latencyMs: () => latencyMs },
+    options,
+  );
 
   return {
-    url,
+    url: server.url,
 
     get events() {
       return events;
@@ -405,17 +327,7 @@ export async function startEventBridgeEmulator(
     },
 
     close() {
-      if (closed) return Promise.resolve();
-      closed = true;
-      for (const timer of pendingTimers) clearTimeout(timer);
-      pendingTimers.clear();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive connections (and requests waiting out latencyMs) would keep close() waiting.
-        for (const socket of sockets) socket.destroy();
-        sockets.clear();
-        server.closeAllConnections();
-      });
+      return server.close();
     },
   };
 }

@@ -19,6 +19,7 @@ import {
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type GlueEmulator, type GlueEmulatorOptions, startGlueEmulator } from './glue-emulator.ts';
+import { testClientConfig } from './test-client.ts';
 
 const ACCOUNT = '123456789012';
 const STOP = 'StopMaterializedViewRefreshTaskRun';
@@ -27,13 +28,7 @@ const TABLE = 'daily_totals_mv';
 
 /** A real client with the SDK's standard retry logic (3 attempts) but 10 ms back-off, so tests stay fast. */
 function glueClient(emulator: GlueEmulator, extra: Partial<GlueClientConfig> = {}): GlueClient {
-  return new GlueClient({
-    endpoint: emulator.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    retryStrategy: new ConfiguredRetryStrategy(3, () => 10),
-    ...extra,
-  });
+  return new GlueClient({ ...testClientConfig(emulator.url), ...extra });
 }
 
 const stop = (c: GlueClient, tableName = TABLE, databaseName = DB) =>

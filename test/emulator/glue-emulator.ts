@@ -13,8 +13,16 @@
  * Importing this module has no side effects; call `startGlueEmulator()`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import {
+  type Answer,
+  type AwsJsonRequest,
+  errorReply as awsJsonError,
+  type ErrorDef,
+  type Exchange,
+  PROTOCOL_ERRORS,
+  type Reply,
+  startAwsJsonServer,
+} from './aws-json-server.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Public types
@@ -173,7 +181,6 @@ export interface GlueEmulator {
 // Wire constants
 // ---------------------------------------------------------------------------------------------------
 
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'AWSGlue.';
 
 const OP_START = 'StartMaterializedViewRefreshTaskRun';
@@ -197,11 +204,6 @@ const NAME_MAX_LENGTH = 255;
 /** Pattern of MaterializedViewRefreshTaskRunId in the API reference. */
 const RUN_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-interface ErrorDef {
-  status: number;
-  code: string;
-}
-
 // HTTP status per error code as the real service answers it: every modelled Glue exception is a client
 // fault (400) except InternalServiceException (500).
 const E = {
@@ -215,8 +217,7 @@ const E = {
   throttling: { status: 400, code: 'ThrottlingException' },
   internal: { status: 500, code: 'InternalServiceException' },
   unavailable: { status: 503, code: 'ServiceUnavailableException' },
-  unknownOperation: { status: 400, code: 'UnknownOperationException' },
-  serialization: { status: 400, code: 'SerializationException' },
+  ...PROTOCOL_ERRORS,
 } as const satisfies Record<string, ErrorDef>;
 
 class ApiError extends Error {
@@ -265,12 +266,6 @@ interface Bucket {
   updatedAt: number;
 }
 
-interface Reply {
-  status: number;
-  body: unknown;
-  errorCode?: string;
-}
-
 const isActive = (s: RunStatus): boolean => s === 'STARTING' || s === 'RUNNING';
 const tableKey = (catalogId: string, db: string, table: string): string =>
   `${catalogId}\u0000${db}\u0000${table}`;
@@ -286,7 +281,6 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
   const startingDurationMs = options.startingDurationMs ?? 0;
   const autoCreateTables = options.autoCreateTables ?? true;
   const now = options.now ?? Date.now;
-  const host = options.host ?? '127.0.0.1';
 
   let latencyMs = options.latencyMs ?? 0;
   // Tokens embed this so that a NextToken issued before reset() is rejected afterwards.
@@ -300,9 +294,6 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
   const faults: FaultEntry[] = [];
   const calls: CallRecord[] = [];
   const buckets = new Map<string, Bucket>();
-  const sockets = new Set<Socket>();
-  const pendingTimers = new Set<NodeJS.Timeout>();
-  let closed = false;
 
   // ---- state helpers --------------------------------------------------------------------------------
 
@@ -690,46 +681,10 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
   function errorReply(def: ErrorDef, message: string): Reply {
     // Glue models the text as `Message`; generic awsJson clients read `message`. Both are sent. The JS
     // SDK takes `message ?? Message` for `err.message` and deletes `err.Message`.
-    return { status: def.status, body: { __type: def.code, Message: message, message }, errorCode: def.code };
+    return awsJsonError(def, message, { Message: message });
   }
 
-  function delay(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        pendingTimers.delete(timer);
-        resolve();
-      }, ms);
-      pendingTimers.add(timer);
-    });
-  }
-
-  function readBody(req: IncomingMessage): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', reject);
-    });
-  }
-
-  function writeReply(res: ServerResponse, record: CallRecord, reply: Reply): void {
-    record.status = reply.status;
-    if (reply.errorCode !== undefined) record.errorCode = reply.errorCode;
-    if (res.destroyed || res.writableEnded) return;
-    const payload = JSON.stringify(reply.body);
-    const headers: Record<string, string | number> = {
-      'content-type': CONTENT_TYPE,
-      'content-length': Buffer.byteLength(payload),
-      'x-amzn-requestid': randomUUID(),
-    };
-    if (reply.errorCode !== undefined) headers['x-amzn-errortype'] = reply.errorCode;
-    res.writeHead(reply.status, headers);
-    res.end(payload);
-  }
-
-  /** The reply for a fault, or how to misbehave when the fault must not be a well-formed answer. */
-  function faultReply(kind: FaultKind): Reply | 'reset' | 'hang' | 'malformed' {
+  function faultReply(kind: FaultKind): Answer {
     switch (kind) {
       case 'throttle':
         return errorReply(E.throttling, 'Rate exceeded');
@@ -740,64 +695,10 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
       case 'operation-timeout':
         return errorReply(E.operationTimeout, 'The operation timed out.');
       case 'connection-reset':
-        return 'reset';
       case 'hang':
-        return 'hang';
       case 'malformed-response':
-        return 'malformed';
+        return kind;
     }
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
-    const at = now();
-    const targetHeader = req.headers['x-amz-target'];
-    const target = typeof targetHeader === 'string' ? targetHeader : '';
-    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
-
-    let input: Record<string, unknown> = {};
-    let bodyError: string | undefined;
-    try {
-      const parsed: unknown = raw.trim() === '' ? {} : JSON.parse(raw);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
-        input = parsed as Record<string, unknown>;
-      } else {
-        bodyError = 'Request body must be a JSON object.';
-      }
-    } catch {
-      bodyError = 'Request body is not valid JSON.';
-    }
-
-    const record: CallRecord = { operation, input, at, status: 0 };
-    const attempt = /attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''))?.[1];
-    if (attempt !== undefined) record.attempt = Number(attempt);
-    calls.push(record);
-
-    let reply: Reply;
-    if (req.method !== 'POST' || !target.startsWith(TARGET_PREFIX) || !OPERATIONS.has(operation)) {
-      reply = errorReply(E.unknownOperation, `Unknown operation ${JSON.stringify(target)}.`);
-    } else if (bodyError !== undefined) {
-      reply = errorReply(E.serialization, bodyError);
-    } else {
-      const fault = takeFault(operation, input);
-      if (fault && !fault.afterOperation) {
-        record.fault = fault.kind;
-        await answerFault(res, record, fault.kind);
-        return;
-      }
-      if (!takeToken(operation, at)) {
-        reply = errorReply(E.throttling, 'Rate exceeded');
-      } else {
-        reply = execute(operation, input, at);
-      }
-      if (fault) {
-        record.fault = fault.kind;
-        await answerFault(res, record, fault.kind);
-        return;
-      }
-    }
-    await delay(latencyMs);
-    writeReply(res, record, reply);
   }
 
   function execute(operation: string, input: Record<string, unknown>, at: number): Reply {
@@ -811,50 +712,40 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     }
   }
 
-  async function answerFault(res: ServerResponse, record: CallRecord, kind: FaultKind): Promise<void> {
-    const outcome = faultReply(kind);
-    if (outcome === 'hang') return; // never answered; close() destroys the socket
-    await delay(latencyMs);
-    if (outcome === 'reset') {
-      // An RST rather than a FIN, so the client sees ECONNRESET instead of a clean end of stream.
-      const socket = res.socket;
-      if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-      else socket?.destroy();
-      return;
+  function handle(request: AwsJsonRequest): Exchange {
+    const at = now();
+    const { target, operation } = request;
+    const input = request.input ?? {};
+    const record: CallRecord = { operation, input, at, status: 0 };
+    const attempt = /attempt=(\d+)/.exec(String(request.headers['amz-sdk-request'] ?? ''))?.[1];
+    if (attempt !== undefined) record.attempt = Number(attempt);
+    calls.push(record);
+    const respond = (answer: Answer): Exchange => ({
+      answer,
+      answered(status, errorCode) {
+        record.status = status;
+        if (errorCode !== undefined) record.errorCode = errorCode;
+      },
+    });
+
+    if (request.method !== 'POST' || !target.startsWith(TARGET_PREFIX) || !OPERATIONS.has(operation)) {
+      return respond(errorReply(E.unknownOperation, `Unknown operation ${JSON.stringify(target)}.`));
     }
-    if (outcome === 'malformed') {
-      record.status = 500;
-      if (res.destroyed) return;
-      const body = '<html><body><h1>500 Internal Server Error</h1></body></html>';
-      res.writeHead(500, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      return;
-    }
-    writeReply(res, record, outcome);
+    if (request.bodyError !== undefined) return respond(errorReply(E.serialization, request.bodyError));
+    const fault = takeFault(operation, input);
+    if (fault) record.fault = fault.kind;
+    if (fault && !fault.afterOperation) return respond(faultReply(fault.kind));
+    const reply = takeToken(operation, at)
+      ? execute(operation, input, at)
+      : errorReply(E.throttling, 'Rate exceeded');
+    // afterOperation: the operation has taken effect, but the caller gets the fault instead of its result.
+    return respond(fault ? faultReply(fault.kind) : reply);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { 'content-type': CONTENT_TYPE });
-        res.end(JSON.stringify({ __type: E.internal.code, message: 'Emulator failure.' }));
-      }
-    });
-  });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const server = await startAwsJsonServer(
+    { targetPrefix: TARGET_PREFIX, internalErrorCode: E.internal.code, handle, latencyMs: () => latencyMs },
+    options,
+  );
 
   // ---- public API -----------------------------------------------------------------------------------
 
@@ -864,7 +755,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
   }
 
   return {
-    url,
+    url: server.url,
     accountId,
 
     addTable(t) {
@@ -971,17 +862,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     },
 
     close() {
-      if (closed) return Promise.resolve();
-      closed = true;
-      for (const timer of pendingTimers) clearTimeout(timer);
-      pendingTimers.clear();
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Hung requests and idle keep-alive connections would otherwise keep close() waiting.
-        for (const socket of sockets) socket.destroy();
-        sockets.clear();
-        server.closeAllConnections();
-      });
+      return server.close();
     },
   };
 }
