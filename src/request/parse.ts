@@ -37,7 +37,7 @@ const eventBridgeEnvelopeSchema = z.looseObject({
 
 type EventBridgeEnvelope = z.infer<typeof eventBridgeEnvelopeSchema>;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** An EventBridge event, as delivered to a rule target or put on a queue by a rule, is recognised by its `detail-type`. */
@@ -203,17 +203,26 @@ export const parseStopEvent = (event: unknown, prefix = ''): ParsedStopMessage =
   return { ok: true, request: detail.request, eventId };
 };
 
+/** Reads an SQS message body as JSON; a body that is not JSON is one `json` violation. */
+export const parseJsonBody = (
+  body: string,
+):
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly violations: Violation[] } => {
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch {
+    return { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] };
+  }
+};
+
 /**
  * Checks an SQS message body that should be a stop request or a stop event (the shape an EventBridge rule
  * with the queue as target delivers). The stop queue accepts more shapes: see `queue-message.ts`.
  */
 export const parseStopMessageBody = (body: string): ParsedStopMessage => {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] };
-  }
-  if (looksLikeEventBridgeEvent(value)) return parseStopEvent(value);
-  return parseStopRequest(value);
+  const json = parseJsonBody(body);
+  if (!json.ok) return json;
+  if (looksLikeEventBridgeEvent(json.value)) return parseStopEvent(json.value);
+  return parseStopRequest(json.value);
 };

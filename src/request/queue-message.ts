@@ -11,8 +11,10 @@ import { decideOnAlarm, parseAlarmStateChange } from '../policy/cost-guard.ts';
 import { schedulePayloadSchema, scopeRequestForWindow } from '../policy/schedule-payload.ts';
 import type { CostGuard } from '../policy/stack-config.ts';
 import {
+  isRecord,
   looksLikeEventBridgeEvent,
   type ParsedStopMessage,
+  parseJsonBody,
   parseStopEvent,
   parseStopRequest,
   violationsOf,
@@ -21,9 +23,6 @@ import {
 export type QueueMessage =
   | { readonly kind: 'request'; readonly parsed: ParsedStopMessage }
   | { readonly kind: 'alarm-ignored'; readonly alarmName: string; readonly why: string };
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const looksLikeInvocationRecord = (value: unknown): value is { requestPayload: unknown } =>
   isRecord(value) && isRecord(value.requestContext) && 'requestPayload' in value;
@@ -70,14 +69,6 @@ const interpret = (value: unknown, costGuards: readonly CostGuard[], prefix: str
 
 /** Reads one SQS message body. `costGuards` decide what a redriven alarm state change means. */
 export const interpretQueueMessage = (body: string, costGuards: readonly CostGuard[]): QueueMessage => {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return {
-      kind: 'request',
-      parsed: { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] },
-    };
-  }
-  return interpret(value, costGuards, '');
+  const json = parseJsonBody(body);
+  return json.ok ? interpret(json.value, costGuards, '') : { kind: 'request', parsed: json };
 };

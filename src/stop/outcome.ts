@@ -1,28 +1,22 @@
 import type { ScopeTarget, StopTarget } from '../request/contract.ts';
 
-/**
- * Every request ends in exactly one of these. The first six are recorded by the idempotency layer and
- * finish the request; `not-allowed` and `rejected` park it in the dead-letter queue; `retry` hands it
- * back to its trigger.
- */
-export const OUTCOMES = [
+/** Outcomes that finish a request and are kept in the idempotency record. */
+export const RECORDED_OUTCOMES = [
   'stop-requested',
   'already-stopping',
   'not-running',
   'skipped',
   'dry-run',
   'expanded',
-  'not-allowed',
-  'rejected',
-  'retry',
 ] as const;
-export type OutcomeName = (typeof OUTCOMES)[number];
+export type RecordedOutcomeName = (typeof RECORDED_OUTCOMES)[number];
 
-/** Outcomes that finish a request and are kept in the idempotency record. */
-export type RecordedOutcomeName = Extract<
-  OutcomeName,
-  'stop-requested' | 'already-stopping' | 'not-running' | 'skipped' | 'dry-run' | 'expanded'
->;
+/**
+ * Every request ends in exactly one of these. The recorded ones finish the request; `not-allowed` and
+ * `rejected` park it in the dead-letter queue; `retry` hands it back to its trigger.
+ */
+export const OUTCOMES = [...RECORDED_OUTCOMES, 'not-allowed', 'rejected', 'retry'] as const;
+export type OutcomeName = (typeof OUTCOMES)[number];
 
 /** How the request reached the functions. */
 export type Trigger = 'sqs' | 'eventbridge' | 'alarm' | 'schedule';
@@ -50,15 +44,6 @@ export type RetryReason =
   | 'dead-letter-queue-unavailable'
   | 'fan-out-incomplete'
   | 'unexpected-error';
-
-export const RECORDED_OUTCOMES: readonly RecordedOutcomeName[] = [
-  'stop-requested',
-  'already-stopping',
-  'not-running',
-  'skipped',
-  'dry-run',
-  'expanded',
-];
 
 /** What a finished request left in the idempotency store; replays of the same request return it unchanged. */
 export interface RecordedStop {
@@ -99,17 +84,19 @@ export interface StopOutcome {
   readonly durationMs: number;
 }
 
+const isRecordedOutcome = (value: unknown): value is RecordedOutcomeName =>
+  RECORDED_OUTCOMES.some((name) => name === value);
+
 /** Checks a value read back from the idempotency store before it is trusted as a result. */
 export const toRecordedStop = (value: unknown): RecordedStop | undefined => {
   if (typeof value !== 'object' || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  const { result, decidedAt, runId, runStartedAt, queued, detail } = record;
-  if (!RECORDED_OUTCOMES.some((name) => name === result) || typeof decidedAt !== 'string') return undefined;
+  const { result, decidedAt, runId, runStartedAt, queued, detail } = value as Record<string, unknown>;
+  if (!isRecordedOutcome(result) || typeof decidedAt !== 'string') return undefined;
   const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
   if (!optionalString(runId) || !optionalString(runStartedAt) || !optionalString(detail)) return undefined;
   if (queued !== undefined && typeof queued !== 'number') return undefined;
   return {
-    result: result as RecordedOutcomeName,
+    result,
     decidedAt,
     ...(typeof runId === 'string' ? { runId } : {}),
     ...(typeof runStartedAt === 'string' ? { runStartedAt } : {}),
