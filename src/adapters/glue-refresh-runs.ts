@@ -9,6 +9,7 @@ import {
   StopMaterializedViewRefreshTaskRunCommand,
 } from '@aws-sdk/client-glue';
 import type { StopTarget } from '../request/contract.ts';
+import { type Deadline, DeadlineExceededError } from '../stop/deadline.ts';
 import { GlueCallError, type GlueFailure } from '../stop/errors.ts';
 import type { ActiveRun, RefreshStopper, RunLister } from '../stop/ports.ts';
 import { type RateLimiter, unlimited } from './rate-limiter.ts';
@@ -38,6 +39,8 @@ const LIST_PAGE_SIZE = 1000;
 export interface GlueRefreshRunsOptions {
   /** Per operation: `stop` and `list` each get their own bucket (Glue throttles per operation). */
   readonly limiters?: { readonly stop: RateLimiter; readonly list: RateLimiter };
+  /** The deadline of the invocation under way: a call never waits for a rate-limiter slot beyond it. */
+  readonly deadline?: () => Deadline | undefined;
 }
 
 export const createGlueRefreshRuns = (
@@ -45,11 +48,19 @@ export const createGlueRefreshRuns = (
   options: GlueRefreshRunsOptions = {},
 ): RefreshStopper & RunLister => {
   const limiters = options.limiters ?? { stop: unlimited, list: unlimited };
+  const deadline = options.deadline ?? (() => undefined);
   const call = async <T>(limiter: RateLimiter, send: () => Promise<T>): Promise<T> => {
-    await limiter.acquire();
+    const current = deadline();
+    await limiter.acquire(current);
     try {
       return await send();
     } catch (error) {
+      // The invocation's deadline aborted the call: not Glue's answer, so not a GlueCallError.
+      if (current?.signal.aborted) {
+        throw new DeadlineExceededError('the invocation deadline passed during a Glue call', {
+          cause: error,
+        });
+      }
       throw new GlueCallError(toGlueFailure(error), { cause: error });
     }
   };

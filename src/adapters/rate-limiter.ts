@@ -1,48 +1,59 @@
 /**
- * A token bucket shared by the calls of one function instance: `acquire()` resolves when the call may go.
- * Glue throttles per API operation and account; with N concurrent instances each holding an equal share,
- * the stack stays under the configured rate instead of burning retries on ThrottlingException.
+ * Paces the Glue calls of one function instance: `acquire()` resolves when the call may go. With N
+ * concurrent instances each holding an equal share, the stack stays under the configured rate instead of
+ * burning retries on ThrottlingException.
+ *
+ * Slots are handed out in arrival order, one every `1000 / requestsPerSecond` ms (a generic cell rate
+ * algorithm, with `burst` slots that may be taken at once after a quiet spell). A caller with a deadline
+ * never reserves a slot it could not use: if the next slot comes after its deadline, `acquire` rejects at
+ * once with `DeadlineExceededError`, and the slot stays free for the next caller.
  */
+import { type Deadline, DeadlineExceededError } from '../stop/deadline.ts';
+
 export interface RateLimiter {
-  acquire(): Promise<void>;
+  acquire(deadline?: Deadline): Promise<void>;
 }
 
-export const unlimited: RateLimiter = { acquire: async () => undefined };
+export const unlimited: RateLimiter = {
+  acquire: async (deadline) => {
+    if (deadline?.signal.aborted) throw new DeadlineExceededError('the invocation deadline passed');
+  },
+};
+
+export interface RateLimiterOptions {
+  /** Calls that may go at once after a quiet spell. Default 1: calls are always spaced evenly. */
+  readonly burst?: number;
+  /** Clock for slot times, epoch-compatible milliseconds (deadlines are compared with it). */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
 
 export const createRateLimiter = (
   requestsPerSecond: number,
-  options: { burst?: number; now?: () => number; sleep?: (ms: number) => Promise<void> } = {},
+  options: RateLimiterOptions = {},
 ): RateLimiter => {
-  if (!(requestsPerSecond > 0))
-    throw new RangeError(`requestsPerSecond must be positive, got ${requestsPerSecond}`);
-  const now = options.now ?? (() => performance.now());
+  if (!(requestsPerSecond > 0) || !Number.isFinite(requestsPerSecond)) {
+    throw new RangeError(`requestsPerSecond must be a positive number, got ${requestsPerSecond}`);
+  }
+  const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  // No burst by default: calls are spaced evenly, so several instances starting together never add up to
-  // more than their shares at any moment.
-  const capacity = Math.max(1, options.burst ?? 1);
-  let tokens = capacity;
-  let last = now();
-  // Calls wait in arrival order: each takes the next slot in time.
-  let queue: Promise<void> = Promise.resolve();
-  const refill = () => {
-    const at = now();
-    tokens = Math.min(capacity, tokens + ((at - last) / 1000) * requestsPerSecond);
-    last = at;
-  };
-  const take = async (): Promise<void> => {
-    refill();
-    // A hair under 1 after floating-point refills counts as 1: no extra millisecond waits.
-    while (tokens < 1 - 1e-9) {
-      await sleep(((1 - tokens) / requestsPerSecond) * 1000);
-      refill();
-    }
-    tokens = Math.max(0, tokens - 1);
-  };
+  const interval = 1000 / requestsPerSecond;
+  // No burst by default: several instances starting together never add up to more than their shares.
+  const tolerance = (Math.max(1, Math.floor(options.burst ?? 1)) - 1) * interval;
+  // The theoretical time of the next free slot.
+  let nextSlot = Number.NEGATIVE_INFINITY;
   return {
-    acquire() {
-      const turn = queue.then(take);
-      queue = turn.catch(() => undefined);
-      return turn;
+    async acquire(deadline) {
+      const at = now();
+      const slot = Math.max(nextSlot, at - tolerance);
+      const goAt = Math.max(at, slot);
+      if (deadline && (deadline.signal.aborted || goAt >= deadline.at)) {
+        throw new DeadlineExceededError(
+          `no Glue call slot before the invocation deadline (next slot in ${Math.ceil(goAt - at)} ms)`,
+        );
+      }
+      nextSlot = slot + interval;
+      if (goAt > at) await sleep(goAt - at);
     },
   };
 };

@@ -9,6 +9,7 @@ import type { ScopeStopRequest } from '../request/contract.ts';
 import { REASON_MAX_LENGTH, REQUESTED_BY_MAX_LENGTH } from '../request/contract.ts';
 import type { Violation } from '../request/parse.ts';
 import { violationsOf } from '../request/parse.ts';
+import { contractText } from './contract-text.ts';
 import type { CostGuard } from './stack-config.ts';
 
 export const ALARM_EVENT_SOURCE = 'aws.cloudwatch';
@@ -38,21 +39,6 @@ export type AlarmStateChange = z.infer<typeof alarmStateChangeSchema>;
 export type CostGuardDecision =
   | { readonly act: true; readonly alarmName: string; readonly request: ScopeStopRequest }
   | { readonly act: false; readonly alarmName: string; readonly why: string };
-
-/**
- * Alarm text goes into the request's Reason and RequestedBy, which follow the API pattern: line breaks
- * and other control characters become spaces, lone surrogates U+FFFD, and the text is cut to `max`
- * code points.
- */
-const contractText = (text: string, max: number): string =>
-  [
-    ...text
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point.
-      .replace(/[\u0000-\u0008\u000A-\u001F\uFFFE\uFFFF]/g, ' ')
-      .toWellFormed(),
-  ]
-    .slice(0, max)
-    .join('');
 
 /** CloudWatch writes `2026-11-29T02:00:00.000+0000`; ISO-8601 as the contract takes it has `+00:00`. */
 export const normaliseTimestamp = (value: string | undefined): string | undefined => {

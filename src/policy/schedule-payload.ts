@@ -6,8 +6,9 @@
  * sides, so the payload the schedule sends is always the payload the function reads.
  */
 import * as z from 'zod/mini';
-import type { ScopeStopRequest } from '../request/contract.ts';
-import { type MaintenanceWindow, scopeSchema } from './stack-config.ts';
+import { REASON_MAX_LENGTH, REQUESTED_BY_MAX_LENGTH, type ScopeStopRequest } from '../request/contract.ts';
+import { contractText } from './contract-text.ts';
+import { type MaintenanceWindow, scopeSchema, windowNameSchema } from './stack-config.ts';
 
 export const SCHEDULER_CONTEXT = {
   scheduledTime: '<aws.scheduler.scheduled-time>',
@@ -17,7 +18,7 @@ export const SCHEDULER_CONTEXT = {
 } as const;
 
 export const schedulePayloadSchema = z.strictObject({
-  window: z.string().check(z.minLength(1), z.maxLength(64)),
+  window: windowNameSchema,
   scope: scopeSchema,
   dryRun: z.boolean(),
   scheduledTime: z.iso.datetime({ offset: true }),
@@ -47,7 +48,10 @@ export const scopeRequestForWindow = (payload: SchedulePayload): ScopeStopReques
   TableNames: [...payload.scope.tables],
   IdempotencyKey: `schedule:${payload.window}@${payload.scheduledTime}`,
   IssuedAt: payload.scheduledTime,
-  Reason: `maintenance window ${payload.window} (scheduled for ${payload.scheduledTime})`,
-  RequestedBy: `schedule:${payload.window}`,
+  Reason: contractText(
+    `maintenance window ${payload.window} (scheduled for ${payload.scheduledTime})`,
+    REASON_MAX_LENGTH,
+  ),
+  RequestedBy: contractText(`schedule:${payload.window}`, REQUESTED_BY_MAX_LENGTH),
   ...(payload.dryRun ? { DryRun: true } : {}),
 });

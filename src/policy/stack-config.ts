@@ -5,15 +5,17 @@
  * (`runtimeConfigOf`) in the STOP_POLICY environment variable. One schema, so the two always agree.
  */
 import * as z from 'zod/mini';
+import { NO_CONTROL_CHARACTERS } from '../request/contract.ts';
 
 /** Database and table patterns: exact names, or IAM-style globs with `*` and `?`. */
-const namePattern = z
-  .string()
-  .check(
-    z.minLength(1, 'must not be empty'),
-    z.maxLength(255, 'must be at most 255 characters'),
-    z.regex(/^[^\s/:,${}\\]+$/, 'must not contain white space, "/", ":", ",", "$", "{", "}" or "\\"'),
-  );
+const namePattern = z.string().check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(255, 'must be at most 255 characters'),
+  z.regex(/^[^\s/:,${}\\]+$/, 'must not contain white space, "/", ":", ",", "$", "{", "}" or "\\"'),
+  // What a scope names becomes a request's DatabaseName and TableNames: the API pattern holds too.
+  z.regex(NO_CONTROL_CHARACTERS, 'must not contain control characters, U+FFFE or U+FFFF'),
+  z.refine((value) => value.isWellFormed(), 'must not contain lone surrogates'),
+);
 
 /** A 12-digit account ID (the account's default Data Catalog). */
 const catalogId = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account ID'));
@@ -40,7 +42,7 @@ export const allowRuleSchema = z.strictObject({
   tables: z._default(z.array(namePattern).check(z.minLength(1)), ['*']),
 });
 
-const name = z
+export const windowNameSchema = z
   .string()
   .check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 letters, digits, "_", "." or "-"'));
 
@@ -52,7 +54,7 @@ export const costGuardSchema = z.strictObject({
 });
 
 export const maintenanceWindowSchema = z.strictObject({
-  name,
+  name: windowNameSchema,
   /** An EventBridge Scheduler expression: `cron(...)`, `rate(...)` or `at(...)`. */
   schedule: z.string().check(z.regex(/^(cron|rate|at)\(.+\)$/, 'must be cron(...), rate(...) or at(...)')),
   /** IANA time zone of the expression, e.g. `Europe/Berlin`. Default UTC. */

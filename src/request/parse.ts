@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import { type StopRequest, stopRequestSchema } from './contract.ts';
 import { STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE } from './events.ts';
+import { MAX_NESTING, textNestsDeeperThan } from './json-text.ts';
 
 export type ViolationRule =
   | 'json'
@@ -14,7 +15,8 @@ export type ViolationRule =
   | 'max-length'
   | 'pattern'
   | 'unknown-field'
-  | 'value';
+  | 'value'
+  | 'depth';
 
 export interface Violation {
   /** Dotted path of the offending field, e.g. `TableName` or `detail.TableName`; `(body)` for the whole body. */
@@ -203,12 +205,23 @@ export const parseStopEvent = (event: unknown, prefix = ''): ParsedStopMessage =
   return { ok: true, request: detail.request, eventId };
 };
 
-/** Reads an SQS message body as JSON; a body that is not JSON is one `json` violation. */
+/** The one violation for a message that nests too deep to be read safely. */
+export const nestingViolation = (field = '(body)'): Violation => ({
+  field,
+  rule: 'depth',
+  message: `nests arrays or objects deeper than ${MAX_NESTING} levels`,
+});
+
+/**
+ * Reads an SQS message body as JSON; a body that is not JSON is one `json` violation, one that nests
+ * deeper than `MAX_NESTING` one `depth` violation (checked on the text, before parsing).
+ */
 export const parseJsonBody = (
   body: string,
 ):
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly violations: Violation[] } => {
+  if (textNestsDeeperThan(body, MAX_NESTING)) return { ok: false, violations: [nestingViolation()] };
   try {
     return { ok: true, value: JSON.parse(body) };
   } catch {

@@ -30,13 +30,31 @@ const looksLikeInvocationRecord = (value: unknown): value is { requestPayload: u
 const looksLikeSchedulePayload = (value: unknown): boolean =>
   isRecord(value) && 'window' in value && 'scheduledTime' in value;
 
-const interpret = (value: unknown, costGuards: readonly CostGuard[], prefix: string): QueueMessage => {
-  if (looksLikeInvocationRecord(value)) {
-    return interpret(
-      value.requestPayload,
-      costGuards,
-      prefix === '' ? 'requestPayload' : `${prefix}.requestPayload`,
-    );
+/** Lambda wraps a failed invocation's event once; a redriven record may be wrapped again, never often. */
+const MAX_INVOCATION_RECORD_WRAPPING = 8;
+
+const interpret = (message: unknown, costGuards: readonly CostGuard[]): QueueMessage => {
+  // Unwrapped in a loop, not by recursion, and bounded.
+  let value = message;
+  let prefix = '';
+  for (let unwrapped = 0; looksLikeInvocationRecord(value); unwrapped++) {
+    if (unwrapped === MAX_INVOCATION_RECORD_WRAPPING) {
+      return {
+        kind: 'request',
+        parsed: {
+          ok: false,
+          violations: [
+            {
+              field: prefix,
+              rule: 'depth',
+              message: `wraps Lambda invocation records more than ${MAX_INVOCATION_RECORD_WRAPPING} times`,
+            },
+          ],
+        },
+      };
+    }
+    value = value.requestPayload;
+    prefix = prefix === '' ? 'requestPayload' : `${prefix}.requestPayload`;
   }
   if (isRecord(value) && value.source === 'aws.cloudwatch') {
     const alarm = parseAlarmStateChange(value);
@@ -70,5 +88,5 @@ const interpret = (value: unknown, costGuards: readonly CostGuard[], prefix: str
 /** Reads one SQS message body. `costGuards` decide what a redriven alarm state change means. */
 export const interpretQueueMessage = (body: string, costGuards: readonly CostGuard[]): QueueMessage => {
   const json = parseJsonBody(body);
-  return json.ok ? interpret(json.value, costGuards, '') : { kind: 'request', parsed: json };
+  return json.ok ? interpret(json.value, costGuards) : { kind: 'request', parsed: json };
 };

@@ -12,10 +12,12 @@ import { createOutcomeEventPublisher } from '../adapters/outcome-events.ts';
 import { createOutcomeReporter } from '../adapters/outcome-reporter.ts';
 import { createRateLimiter, unlimited } from '../adapters/rate-limiter.ts';
 import { createStopRequestQueue } from '../adapters/stop-request-queue.ts';
+import { type Deadline, deadlineIn } from '../stop/deadline.ts';
 import type { StopDependencies } from '../stop/handle-stop-request.ts';
 import type { StopOutcome, Trigger } from '../stop/outcome.ts';
 import type { OutcomePublisher, OutcomeReporter } from '../stop/ports.ts';
-import { type AwsClients, createAwsClients } from './clients.ts';
+import { FINISH_RESERVE_MS } from './budget.ts';
+import { type AwsClients, type CallSettingsByClient, createAwsClients } from './clients.ts';
 import { loadConfig, type StopConfig } from './config.ts';
 
 export interface StopRuntime {
@@ -23,8 +25,12 @@ export interface StopRuntime {
   readonly config: StopConfig;
   readonly logger: Logger;
   readonly metrics: Pick<Metrics, 'addMetric'>;
-  /** Call at the start of every invocation. */
-  startInvocation(context: Context): void;
+  /**
+   * Call at the start of every invocation. Returns its deadline: the time Lambda gives the invocation
+   * (`context.getRemainingTimeInMillis()`) less `FINISH_RESERVE_MS`. Every SDK call and rate-limiter wait
+   * of the runtime's clients is cut off when it passes.
+   */
+  startInvocation(context: Context): Deadline;
   /** Call at the end of every invocation: publishes its outcome events and flushes its metrics. */
   endInvocation(): Promise<void>;
 }
@@ -33,6 +39,8 @@ export interface StopRuntimeOptions {
   readonly trigger: Trigger;
   readonly config?: StopConfig;
   readonly clients?: AwsClients;
+  /** Per-attempt timeouts and attempts of the clients the runtime creates; default `SDK_CALL_SETTINGS`. */
+  readonly callSettings?: CallSettingsByClient;
   /** Replaces the EventBridge publisher of outcome events (tests). */
   readonly publisher?: OutcomePublisher;
   /** Extra observer of every outcome (the local runner prints them); the log line and metric stay. */
@@ -42,9 +50,15 @@ export interface StopRuntimeOptions {
 /** Metric counted when outcome events could not be published; the outcomes themselves stand. */
 export const OUTCOME_EVENTS_FAILED_METRIC = 'OutcomeEventsFailed';
 
+/** What is kept back from the finish reserve for the end of the invocation itself (metrics, return). */
+const FINAL_MARGIN_MS = 500;
+
 export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
   const config = options.config ?? loadConfig();
-  const clients = options.clients ?? createAwsClients();
+  // Lambda runs one invocation at a time per execution environment: the one under way owns the deadline.
+  let current: Deadline | undefined;
+  let endsAt = Number.POSITIVE_INFINITY;
+  const clients = options.clients ?? createAwsClients(() => current?.signal, options.callSettings);
   const logger = new Logger({ serviceName: config.serviceName });
   const metrics = new Metrics({
     namespace: config.metricsNamespace,
@@ -56,6 +70,7 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
     limiters: rate
       ? { stop: createRateLimiter(rate), list: createRateLimiter(rate) }
       : { stop: unlimited, list: unlimited },
+    deadline: () => current,
   });
   const idempotentStop = createIdempotentStop({
     commands: {
@@ -91,8 +106,15 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
     startInvocation(context) {
       logger.addContext(context);
       idempotentStop.registerLambdaContext(context);
+      const remaining = context.getRemainingTimeInMillis();
+      const left = Number.isFinite(remaining) ? remaining : Number.POSITIVE_INFINITY;
+      endsAt = Date.now() + left;
+      current = deadlineIn(left - FINISH_RESERVE_MS);
+      return current;
     },
     async endInvocation() {
+      // The finish has its own, later deadline: outcome events still go out after the work was cut off.
+      current = Number.isFinite(endsAt) ? deadlineIn(endsAt - FINAL_MARGIN_MS - Date.now()) : undefined;
       const batch = unpublished.splice(0);
       if (batch.length > 0) {
         try {
@@ -104,6 +126,7 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
         }
       }
       metrics.publishStoredMetrics();
+      current = undefined;
     },
   };
 };

@@ -43,6 +43,7 @@ export type RetryReason =
   | 'idempotency-store-unavailable'
   | 'dead-letter-queue-unavailable'
   | 'fan-out-incomplete'
+  | 'deadline-exceeded'
   | 'unexpected-error';
 
 /** What a finished request left in the idempotency store; replays of the same request return it unchanged. */

@@ -5,10 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { checkAllowed } from '../policy/allow-list.ts';
+import { contractText } from '../policy/contract-text.ts';
 import { matchesGlob } from '../policy/glob.ts';
 import type { AllowRule } from '../policy/stack-config.ts';
-import type { TableStopRequest } from '../request/contract.ts';
+import { PARENT_KEY_MAX_LENGTH, type TableStopRequest } from '../request/contract.ts';
 import { classifyGlueFailure } from './classify.ts';
+import { DeadlineExceededError } from './deadline.ts';
 import { GlueCallError, PermanentStopError, TransientStopError } from './errors.ts';
 import type { RecordedStop } from './outcome.ts';
 import type {
@@ -32,6 +34,9 @@ export interface CommandDependencies {
 
 /** Turns a failed Glue call that has no terminal meaning into a permanent or transient error. */
 const failureOf = (error: unknown): PermanentStopError | TransientStopError => {
+  if (error instanceof DeadlineExceededError) {
+    return new TransientStopError('deadline-exceeded', error.message, { cause: error });
+  }
   if (!(error instanceof GlueCallError)) {
     return new TransientStopError('unexpected-error', `Glue call failed unexpectedly: ${String(error)}`, {
       cause: error,
@@ -160,7 +165,8 @@ export const expandScope = async (
         RunId: run.runId,
         IssuedAt: command.issuedAt,
         IdempotencyKey: derivedIdempotencyKey(command.idempotencyKey, table),
-        ParentIdempotencyKey: command.idempotencyKey,
+        // Metadata only (the child's own key is a hash): made to fit the contract whatever the parent's was.
+        ParentIdempotencyKey: contractText(command.idempotencyKey, PARENT_KEY_MAX_LENGTH),
         ...(command.reason !== undefined ? { Reason: command.reason } : {}),
         ...(command.requestedBy !== undefined ? { RequestedBy: command.requestedBy } : {}),
         ...(command.dryRun ? { DryRun: true } : {}),

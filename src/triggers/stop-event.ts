@@ -3,42 +3,63 @@
  * A retry outcome fails the invocation, so Lambda's async retries and the on-failure destination take over
  * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
  */
-import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { parseStopEvent } from '../request/parse.ts';
+import type { Context } from 'aws-lambda';
+import { MAX_NESTING, toJsonText, valueNestsDeeperThan } from '../request/json-text.ts';
+import { isRecord, nestingViolation, type ParsedStopMessage, parseStopEvent } from '../request/parse.ts';
 import { accountIdOf } from '../runtime/lambda-context.ts';
 import type { StopRuntime } from '../runtime/stop-runtime.ts';
-import { StopRetryError } from '../stop/errors.ts';
-import { handleStopRequest } from '../stop/handle-stop-request.ts';
 import type { StopOutcome } from '../stop/outcome.ts';
+import { createAsyncTrigger, type Interpreted } from './skeleton.ts';
+
+/** The latest and earliest times `Date` can hold: beyond them `toISOString` throws. */
+const isDateMillis = (millis: number) => Number.isFinite(new Date(millis).getTime());
 
 /** When the event happened: a scope request without IssuedAt counts as issued then. */
-export const eventTime = (event: { time?: unknown }): { receivedAt?: string } => {
-  const millis = typeof event?.time === 'string' ? Date.parse(event.time) : Number.NaN;
-  return Number.isFinite(millis) ? { receivedAt: new Date(millis).toISOString() } : {};
+export const eventTime = (event: unknown): { receivedAt?: string } => {
+  const time = isRecord(event) ? event.time : undefined;
+  const millis = typeof time === 'string' ? Date.parse(time) : Number.NaN;
+  return isDateMillis(millis) ? { receivedAt: new Date(millis).toISOString() } : {};
 };
 
-export const createStopEventHandler =
-  (runtime: StopRuntime) =>
-  async (event: EventBridgeEvent<string, unknown>, context: Context): Promise<StopOutcome> => {
-    runtime.startInvocation(context);
-    try {
-      const outcome = await handleStopRequest(
-        {
-          parsed: parseStopEvent(event),
-          // Lambda keeps the request id across its async retries, so it stands in for a missing event id.
-          delivery: {
-            kind: 'eventbridge',
-            eventId: typeof event?.id === 'string' ? event.id : context.awsRequestId,
-          },
-          accountId: accountIdOf(context),
-          original: JSON.stringify(event),
-          ...eventTime(event),
-        },
-        runtime.dependencies,
-      );
-      if (outcome.outcome === 'retry') throw new StopRetryError(outcome);
-      return outcome;
-    } finally {
-      await runtime.endInvocation();
-    }
+/** The event's own id, when it has a usable one. */
+export const eventIdOf = (event: unknown): string | undefined =>
+  isRecord(event) && typeof event.id === 'string' && event.id !== '' ? event.id : undefined;
+
+/** What a trigger reads from its event: a request (valid or not), or an alarm that calls for no stop. */
+export type Read =
+  | { readonly parsed: ParsedStopMessage; readonly receivedAt?: string }
+  | { readonly ignored: { readonly alarmName: string; readonly why: string } };
+
+/**
+ * What every asynchronous trigger does first: refuse a value too deep to be read safely, keep the event as
+ * SQS-safe JSON text to park, and name it by its id (Lambda keeps the request id across its async retries,
+ * so that stands in for a missing one).
+ */
+export const asyncDelivery = (
+  event: unknown,
+  context: Context,
+  kind: 'eventbridge' | 'alarm' | 'schedule',
+  read: (event: unknown) => Read,
+): Interpreted => {
+  const eventId = eventIdOf(event) ?? context.awsRequestId;
+  const reading: Read = valueNestsDeeperThan(event, MAX_NESTING)
+    ? { parsed: { ok: false, violations: [nestingViolation()] } }
+    : read(event);
+  if ('ignored' in reading) return { kind: 'alarm-ignored', ...reading.ignored, ids: { eventId } };
+  const { parsed, receivedAt } = reading;
+  return {
+    kind: 'request',
+    incoming: {
+      parsed,
+      delivery: { kind, eventId: parsed.eventId ?? eventId },
+      accountId: accountIdOf(context),
+      original: toJsonText(event),
+      ...(receivedAt !== undefined ? { receivedAt } : {}),
+    },
   };
+};
+
+export const createStopEventHandler = (runtime: StopRuntime) =>
+  createAsyncTrigger<StopOutcome>(runtime, (event, context) =>
+    asyncDelivery(event, context, 'eventbridge', (e) => ({ parsed: parseStopEvent(e), ...eventTime(e) })),
+  );

@@ -5,55 +5,98 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { CostGuard } from '../policy/stack-config.ts';
+import { toJsonText } from '../request/json-text.ts';
+import { isRecord } from '../request/parse.ts';
 import { interpretQueueMessage } from '../request/queue-message.ts';
 import { accountIdOf } from '../runtime/lambda-context.ts';
 import type { StopRuntime } from '../runtime/stop-runtime.ts';
-import { StopRetryError } from '../stop/errors.ts';
-import { handleStopRequest } from '../stop/handle-stop-request.ts';
-import type { StopOutcome } from '../stop/outcome.ts';
+import {
+  describeJsonType,
+  type Interpreted,
+  InvalidTriggerEventError,
+  inInvocation,
+  settle,
+} from './skeleton.ts';
 
 /** When the producer sent the message: a scope request without IssuedAt counts as issued then. */
-const sentAt = (record: SQSRecord): { receivedAt?: string } => {
-  const millis = Number(record.attributes?.SentTimestamp);
-  return Number.isFinite(millis) && millis > 0 ? { receivedAt: new Date(millis).toISOString() } : {};
+export const sentAt = (record: { readonly attributes?: unknown }): { receivedAt?: string } => {
+  const attributes = isRecord(record.attributes) ? record.attributes : {};
+  const millis = Number(attributes.SentTimestamp);
+  const date = new Date(millis);
+  return millis > 0 && Number.isFinite(date.getTime()) ? { receivedAt: date.toISOString() } : {};
+};
+
+/**
+ * Checks what the batch processor relies on: a `Records` array whose every entry carries a message id (the
+ * only way to name a record in a batch item failure). Anything else fails the whole invocation with one
+ * line naming what is wrong; SQS then redelivers the batch and, in the end, its redrive policy keeps it.
+ */
+export const readSqsEvent = (event: unknown): SQSEvent => {
+  if (!isRecord(event) || !Array.isArray(event.Records)) {
+    throw new InvalidTriggerEventError(
+      `not an SQS event: expected an object with a Records array, got ${describeJsonType(event)}`,
+    );
+  }
+  event.Records.forEach((record: unknown, index) => {
+    if (!isRecord(record) || typeof record.messageId !== 'string' || record.messageId === '') {
+      throw new InvalidTriggerEventError(
+        `not an SQS event: Records[${index}] has no messageId (got ${describeJsonType(record)}), so it cannot be reported as a batch item failure; the whole batch is retried`,
+      );
+    }
+  });
+  // Checked above: every record is an object with a message id; the rest of each is read with care below.
+  return event as unknown as SQSEvent;
+};
+
+/** One SQS record: its body (which must be a string) read as any message the stop queue accepts. */
+export const interpretRecord = (
+  record: SQSRecord,
+  accountId: string,
+  costGuards: readonly CostGuard[],
+): Interpreted => {
+  const body: unknown = record.body;
+  const delivery = { kind: 'sqs', messageId: record.messageId } as const;
+  if (typeof body !== 'string') {
+    return {
+      kind: 'request',
+      incoming: {
+        parsed: { ok: false, violations: [{ field: '(body)', rule: 'type', message: 'must be a string' }] },
+        delivery,
+        accountId,
+        original: toJsonText(body),
+      },
+    };
+  }
+  const message = interpretQueueMessage(body, costGuards);
+  if (message.kind === 'alarm-ignored') {
+    // A redriven alarm state change that does not call for a stop.
+    const { alarmName, why } = message;
+    return { kind: 'alarm-ignored', alarmName, why, ids: { messageId: record.messageId } };
+  }
+  return {
+    kind: 'request',
+    incoming: { parsed: message.parsed, delivery, accountId, original: body, ...sentAt(record) },
+  };
 };
 
 export const createStopQueueHandler =
   (runtime: StopRuntime) =>
-  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    runtime.startInvocation(context);
-    const accountId = accountIdOf(context);
-    const stopRecord = async (record: SQSRecord): Promise<StopOutcome | undefined> => {
-      const message = interpretQueueMessage(record.body, runtime.config.policy.costGuards);
-      if (message.kind === 'alarm-ignored') {
-        // A redriven alarm state change that does not call for a stop: done, and said so.
-        runtime.logger.info(`alarm ${message.alarmName} ignored: ${message.why}`, {
-          messageId: record.messageId,
-        });
-        return undefined;
-      }
-      const outcome = await handleStopRequest(
+  (event: unknown, context: Context): Promise<SQSBatchResponse> =>
+    inInvocation(runtime, context, (deadline) => {
+      const batch = readSqsEvent(event);
+      const accountId = accountIdOf(context);
+      const { costGuards } = runtime.config.policy;
+      return processPartialResponse(
+        batch,
+        // Throwing (a retry) marks the record as a batch item failure: SQS redelivers it later.
+        (record: SQSRecord) => settle(runtime, interpretRecord(record, accountId, costGuards), deadline),
+        new BatchProcessor(EventType.SQS),
         {
-          parsed: message.parsed,
-          delivery: { kind: 'sqs', messageId: record.messageId },
-          accountId,
-          original: record.body,
-          ...sentAt(record),
+          context,
+          processInParallel: true,
+          // A batch where every record must be retried is still a normal partial response, not a crash.
+          throwOnFullBatchFailure: false,
         },
-        runtime.dependencies,
       );
-      // Throwing marks the record as a batch item failure: SQS redelivers it after the visibility timeout.
-      if (outcome.outcome === 'retry') throw new StopRetryError(outcome);
-      return outcome;
-    };
-    try {
-      return await processPartialResponse(event, stopRecord, new BatchProcessor(EventType.SQS), {
-        context,
-        processInParallel: true,
-        // A batch where every record must be retried is still a normal partial response, not a crash.
-        throwOnFullBatchFailure: false,
-      });
-    } finally {
-      await runtime.endInvocation();
-    }
-  };
+    });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FINISH_RESERVE_MS } from '../../src/runtime/budget.ts';
 import { createAwsClients } from '../../src/runtime/clients.ts';
 import { sqsEvent, sqsRecord, stopEvent } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
@@ -189,7 +190,8 @@ describe('a function that dies mid-call', () => {
       TableName: 'daily_mv',
       IdempotencyKey: `crash-${crypto.randomUUID()}`,
     });
-    const remainingMs = 1500;
+    // Enough for the stop to start: the runtime keeps FINISH_RESERVE_MS of the remaining time back.
+    const remainingMs = FINISH_RESERVE_MS + 1500;
 
     // 1. A real function process starts the stop and is killed while Glue has not answered.
     const child = spawn(

@@ -1,25 +1,35 @@
 /** Record factories for the triggers' event shapes (real-shaped, as in `events/`). */
-import type { EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { EventBridgeEvent, SQSEvent, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import { STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE } from '../../src/request/events.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-aws.ts';
 
-export const sqsRecord = (body: unknown, overrides: Partial<SQSRecord> = {}): SQSRecord => ({
-  messageId: crypto.randomUUID(),
-  receiptHandle: `AQEB${crypto.randomUUID()}`,
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: String(Date.now()),
-    SenderId: 'AIDAEXAMPLEPRODUCER',
-    ApproximateFirstReceiveTimestamp: String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: '0'.repeat(32),
-  eventSource: 'aws:sqs',
-  eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:glue-mv-stop-requests`,
-  awsRegion: LOCAL_REGION,
-  ...overrides,
-});
+/** Record fields to override; `attributes` are merged into the defaults (e.g. only `SentTimestamp`). */
+export type SqsRecordOverrides = Partial<Omit<SQSRecord, 'attributes'>> & {
+  attributes?: Partial<SQSRecordAttributes>;
+};
+
+/** An SQS record as Lambda delivers it, sent and first received now unless `attributes` say otherwise. */
+export const sqsRecord = (body: unknown, overrides: SqsRecordOverrides = {}): SQSRecord => {
+  const { attributes, ...fields } = overrides;
+  return {
+    messageId: crypto.randomUUID(),
+    receiptHandle: `AQEB${crypto.randomUUID()}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    messageAttributes: {},
+    md5OfBody: '0'.repeat(32),
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:glue-mv-stop-requests`,
+    awsRegion: LOCAL_REGION,
+    ...fields,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(Date.now()),
+      SenderId: 'AIDAEXAMPLEPRODUCER',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+      ...attributes,
+    },
+  };
+};
 
 export const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 

@@ -11,7 +11,7 @@ import { createStopEventHandler } from '../../src/triggers/stop-event.ts';
 import { createStopQueueHandler } from '../../src/triggers/stop-queue.ts';
 import { createStopScheduleHandler } from '../../src/triggers/stop-schedule.ts';
 import { drainQueue, type EventSourceOptions, type EventSourceReport } from './event-source.ts';
-import { type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.ts';
+import { IN_PROCESS_CALL_SETTINGS, type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.ts';
 
 export interface Harness {
   readonly local: LocalAws;
@@ -51,6 +51,7 @@ export const startHarness = async (options: LocalAwsOptions = {}): Promise<Harne
   const handlers: Harness['handlers'] = ({ clients, config } = {}) => {
     const common = {
       config: { ...local.config, ...config },
+      callSettings: IN_PROCESS_CALL_SETTINGS,
       onOutcome: (outcome: StopOutcome) => outcomes.push(outcome),
       ...(clients ? { clients } : {}),
     };

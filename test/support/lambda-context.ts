@@ -6,7 +6,8 @@ export const lambdaContext = (
   options: { functionName?: string; remainingMs?: number; requestId?: string } = {},
 ): Context => {
   const functionName = options.functionName ?? 'glue-mv-stop-dev-stopFromQueue';
-  const deadline = Date.now() + (options.remainingMs ?? 30_000);
+  // The deployed function timeout (serverless.yml provider.timeout) by default.
+  const deadline = Date.now() + (options.remainingMs ?? 60_000);
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName,

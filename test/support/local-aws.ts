@@ -8,11 +8,31 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import type { RuntimePolicy } from '../../src/policy/stack-config.ts';
+import { type CallSettings, SDK_CALL_SETTINGS } from '../../src/runtime/budget.ts';
+import type { CallSettingsByClient } from '../../src/runtime/clients.ts';
 import type { StopConfig } from '../../src/runtime/config.ts';
 import { type EventBridgeEmulator, startEventBridgeEmulator } from '../emulator/eventbridge-emulator.ts';
 import { type GlueEmulator, type GlueEmulatorOptions, startGlueEmulator } from '../emulator/glue-emulator.ts';
 
 export const LOCAL_ACCOUNT_ID = '123456789012';
+
+/**
+ * The production call settings with five times the patience per attempt. In-process tests run the
+ * emulators on the same event loop as the code under test, on a shared two-core machine: a DynamoDB write
+ * that dynalite answers after the production timeout would be retried, find its own first attempt's
+ * record and end as `duplicate-in-progress` (safe, but it turns a timing accident into a failed test).
+ * Tests of the timeouts themselves use `SDK_CALL_SETTINGS` as they are.
+ */
+const patient = (settings: CallSettings): CallSettings => ({
+  ...settings,
+  requestTimeout: settings.requestTimeout * 5,
+});
+export const IN_PROCESS_CALL_SETTINGS: CallSettingsByClient = {
+  glue: patient(SDK_CALL_SETTINGS.glue),
+  dynamoDb: patient(SDK_CALL_SETTINGS.dynamoDb),
+  sqs: patient(SDK_CALL_SETTINGS.sqs),
+  eventBridge: patient(SDK_CALL_SETTINGS.eventBridge),
+};
 export const LOCAL_REGION = 'us-east-1';
 const IDEMPOTENCY_TABLE = 'glue-mv-stop-idempotency';
 

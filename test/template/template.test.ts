@@ -18,6 +18,7 @@ import {
   runtimePolicyOf,
   type StackConfig,
 } from '../../src/policy/stack-config.ts';
+import { REQUIRED_FUNCTION_TIMEOUT_SECONDS } from '../../src/runtime/budget.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import {
   actionsOf,
@@ -229,8 +230,17 @@ describe('functions', () => {
     expect(fn.Architectures).toEqual(['arm64']);
     expect(fn.Handler).toBe(`dist/${dir}/index.handler`);
     expect(fn.MemorySize).toBe(256);
-    expect(fn.Timeout).toBe(30);
+    expect(fn.Timeout).toBe(60);
   });
+
+  it.each(FUNCTIONS)(
+    '$name has a timeout that leaves room for one worst-case request, the finish and a start margin',
+    ({ logicalId }) => {
+      const fn = resourceOf(t, logicalId, 'AWS::Lambda::Function').Properties;
+      // budget.ts adds up the SDK clients' retry settings; the deadline depends on this holding.
+      expect(Number(fn.Timeout)).toBeGreaterThanOrEqual(REQUIRED_FUNCTION_TIMEOUT_SECONDS);
+    },
+  );
 
   it.each(FUNCTIONS)('$name gets the configuration its code reads at load time', ({ logicalId }) => {
     const variables = environmentOf(t, logicalId);

@@ -64,6 +64,7 @@ import { createStopRequestQueue } from '../../src/adapters/stop-request-queue.ts
 import type { TableStopRequest } from '../../src/request/contract.ts';
 import { describeViolations, parseStopMessageBody } from '../../src/request/parse.ts';
 import { classifyGlueFailure } from '../../src/stop/classify.ts';
+import { DeadlineExceededError } from '../../src/stop/deadline.ts';
 import { GlueCallError, PermanentStopError, TransientStopError } from '../../src/stop/errors.ts';
 import { OUTCOMES, type StopOutcome } from '../../src/stop/outcome.ts';
 import type {
@@ -1010,14 +1011,37 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
  */
 const fakeTime = (maxSleeps = 1000) => {
   const time = { now: 0, slept: [] as number[] };
+  // Sleeps run side by side, as timers do: the earliest due wakes first, the clock jumps to its time, and
+  // what it sets off runs before the next one wakes.
+  const due: { at: number; wake: () => void }[] = [];
+  let scheduled = false;
+  const wakeNext = () => {
+    scheduled = false;
+    due.sort((a, b) => a.at - b.at);
+    const next = due.shift();
+    if (!next) return;
+    time.now = Math.max(time.now, next.at);
+    next.wake();
+    schedule();
+  };
+  const schedule = () => {
+    if (scheduled || due.length === 0) return;
+    scheduled = true;
+    setImmediate(wakeNext);
+  };
   return {
     time,
     now: () => time.now,
-    sleep: async (ms: number) => {
-      time.slept.push(ms);
-      if (time.slept.length > maxSleeps) throw new Error(`limiter slept more than ${maxSleeps} times`);
-      time.now += Math.max(ms, 0.001);
-    },
+    sleep: (ms: number) =>
+      new Promise<void>((resolve, reject) => {
+        time.slept.push(ms);
+        if (time.slept.length > maxSleeps) {
+          reject(new Error(`limiter slept more than ${maxSleeps} times`));
+          return;
+        }
+        due.push({ at: time.now + ms, wake: resolve });
+        schedule();
+      }),
   };
 };
 
@@ -1091,27 +1115,31 @@ describe('createRateLimiter', () => {
     expect(clock.now()).toBe(100);
   });
 
-  it('lets the next caller through when a wait fails, instead of blocking everyone after it', async () => {
-    let now = 0;
-    let failNext = true;
-    const limiter = createRateLimiter(1, {
-      now: () => now,
-      sleep: async (ms) => {
-        if (failNext) {
-          failNext = false;
-          throw new Error('timer cancelled');
-        }
-        now += ms;
-      },
-    });
+  it('refuses at once a caller whose slot comes after its deadline, and keeps the slot for the next caller', async () => {
+    const clock = fakeTime();
+    const limiter = createRateLimiter(1, { now: clock.now, sleep: clock.sleep });
+    await limiter.acquire();
+    const deadline = { at: 500, signal: new AbortController().signal };
+
+    const refused = await rejectionOf(limiter.acquire(deadline));
     await limiter.acquire();
 
-    const failed = limiter.acquire();
-    const next = limiter.acquire();
+    expect(refused).toBeInstanceOf(DeadlineExceededError);
+    expect(clock.time.slept).toEqual([1000]);
+    expect(clock.now()).toBe(1000);
+  });
 
-    expect(await rejectionOf(failed)).toMatchObject({ message: 'timer cancelled' });
-    await next;
-    expect(now).toBe(1000);
+  it('refuses a caller whose deadline has already passed, even with a free slot', async () => {
+    const clock = fakeTime();
+    const limiter = createRateLimiter(1, { now: clock.now, sleep: clock.sleep });
+    const controller = new AbortController();
+    controller.abort();
+
+    const refused = await rejectionOf(limiter.acquire({ at: 10_000, signal: controller.signal }));
+
+    expect(refused).toBeInstanceOf(DeadlineExceededError);
+    await limiter.acquire();
+    expect(clock.time.slept).toEqual([]);
   });
 
   it('gives call k the slot max(0, k - burst + 1) / rate, for any rate, burst and number of calls', async () => {
@@ -1135,8 +1163,7 @@ describe('createRateLimiter', () => {
           times.forEach((at, k) => {
             const slot = (Math.max(0, k - capacity + 1) / rate) * 1000;
             expect(at).toBeGreaterThanOrEqual(slot - 1e-6);
-            // Float rounding can leave a token a hair short of 1, costing one more minimal sleep per call.
-            expect(at).toBeLessThanOrEqual(slot + 0.001 * (k + 1) + 1e-6);
+            expect(at).toBeLessThanOrEqual(slot + 1e-6);
           });
         },
       ),

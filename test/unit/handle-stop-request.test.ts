@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AllowRule } from '../../src/policy/stack-config.ts';
 import { parseStopEvent, parseStopMessageBody } from '../../src/request/parse.ts';
+import { type Deadline, DeadlineExceededError, deadlineIn } from '../../src/stop/deadline.ts';
 import { PermanentStopError, TransientStopError } from '../../src/stop/errors.ts';
 import {
   handleStopRequest,
@@ -633,6 +634,37 @@ describe('handleStopRequest: the allow-list', () => {
     expect(executed.map((command) => command.kind)).toEqual(['scope']);
   });
 
+  it('parks a scope that names only views outside the allow-list as not-allowed, before any command runs', async () => {
+    const body = JSON.stringify(scopeRequest({ TableNames: ['audience_mv', 'daily_mv'] }));
+    const { deps, executed, parked } = fakePorts({ allow: SALES_HOURLY_ONLY });
+
+    const outcome = await handleStopRequest(fromQueue(body), deps);
+
+    expect(outcome).toMatchObject({
+      outcome: 'not-allowed',
+      reason: 'table-not-allowed',
+      detail: 'no view of the scope is in the allow-list: sales.audience_mv, sales.daily_mv',
+    });
+    expect(parked.map((p) => p.reason)).toEqual(['table-not-allowed']);
+    expect(executed).toEqual([]);
+  });
+
+  it.each([
+    ['one of its literal names is allowed', ['audience_mv', 'hourly_mv']],
+    ['it names a glob (filtered view by view after the List)', ['audience_*']],
+  ])('lets a scope through when %s', async (_, TableNames) => {
+    const body = JSON.stringify(scopeRequest({ TableNames }));
+    const { deps, executed } = fakePorts({
+      allow: SALES_HOURLY_ONLY,
+      execute: recordedAs('expanded', false, { queued: 0 }),
+    });
+
+    const outcome = await handleStopRequest(fromQueue(body), deps);
+
+    expect(outcome.outcome).toBe('expanded');
+    expect(executed.map((command) => command.kind)).toEqual(['scope']);
+  });
+
   it('retries a not-allowed request when it cannot be parked', async () => {
     const { deps } = fakePorts({
       allow: SALES_HOURLY_ONLY,
@@ -820,5 +852,76 @@ describe('handleStopRequest: table requests with a run guard', () => {
     const outcome = await handleStopRequest(fromQueue(body), deps);
 
     expect(outcome).toMatchObject({ idempotencyKey: 'key:scope-abc', parentIdempotencyKey: 'event:e-1' });
+  });
+});
+
+describe('handleStopRequest: the invocation deadline', () => {
+  const passed = (): Deadline => {
+    const controller = new AbortController();
+    controller.abort();
+    return { at: 0, signal: controller.signal };
+  };
+  const withDeadline = (incoming: IncomingStopRequest, deadline: Deadline): IncomingStopRequest => ({
+    ...incoming,
+    deadline,
+  });
+  const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+
+  it('does not start a request once the deadline has passed: retry, no command, nothing parked', async () => {
+    const { deps, executed, parked, reported } = fakePorts();
+
+    const outcome = await handleStopRequest(withDeadline(fromQueue(INVALID_BODY), passed()), deps);
+
+    expect(outcome).toMatchObject({ outcome: 'retry', reason: 'deadline-exceeded' });
+    expect(executed).toEqual([]);
+    expect(parked).toEqual([]);
+    expect(reported).toEqual([outcome]);
+  });
+
+  it('gives up a command still running when the deadline passes, as retry deadline-exceeded', async () => {
+    const { deps } = fakePorts({ execute: () => never() });
+
+    const outcome = await handleStopRequest(withDeadline(fromQueue(VALID_BODY), deadlineIn(30)), deps);
+
+    expect(outcome).toMatchObject({ outcome: 'retry', reason: 'deadline-exceeded', target: TARGET });
+  });
+
+  it('gives up parking that is still running when the deadline passes, as retry deadline-exceeded', async () => {
+    const { deps } = fakePorts({ park: () => never() });
+
+    const outcome = await handleStopRequest(withDeadline(fromQueue(INVALID_BODY), deadlineIn(30)), deps);
+
+    expect(outcome).toMatchObject({ outcome: 'retry', reason: 'deadline-exceeded' });
+  });
+
+  it('keeps the outcome of a command that finishes before the deadline', async () => {
+    const { deps } = fakePorts();
+
+    const outcome = await handleStopRequest(withDeadline(fromQueue(VALID_BODY), deadlineIn(60_000)), deps);
+
+    expect(outcome.outcome).toBe('stop-requested');
+  });
+
+  it('maps a DeadlineExceededError from the command (a rate-limiter refusal) to retry deadline-exceeded', async () => {
+    const { deps } = fakePorts({ execute: failingWith(new DeadlineExceededError('no slot')) });
+
+    const outcome = await handleStopRequest(fromQueue(VALID_BODY), deps);
+
+    expect(outcome).toMatchObject({ outcome: 'retry', reason: 'deadline-exceeded', detail: 'no slot' });
+  });
+});
+
+describe('handleStopRequest: its own faults', () => {
+  it('turns an unexpected throw anywhere in the decision into one reported retry, never a rejection', async () => {
+    const { deps, reported } = fakePorts();
+    const broken: StopDependencies = {
+      ...deps,
+      policy: { dryRun: false, allow: null as unknown as AllowRule[] },
+    };
+
+    const outcome = await handleStopRequest(fromQueue(VALID_BODY), broken);
+
+    expect(outcome).toMatchObject({ outcome: 'retry', reason: 'unexpected-error' });
+    expect(reported).toEqual([outcome]);
   });
 });

@@ -1,0 +1,67 @@
+/**
+ * The time budget of one invocation, computed in one place from the SDK clients' retry settings.
+ *
+ * Each SDK call is bounded: `maxAttempts` attempts, each cut off after `requestTimeout` (connection
+ * included; `throwOnRequestTimeout` makes the handler throw instead of only warning), with the standard
+ * retry mode's back-off between attempts (at most `min(1 s × 2^i, 20 s)` before retry i+1, the throttling
+ * base, the larger of the two bases).
+ *
+ * A record's worst case is the longest path one request can take through those calls: idempotency record
+ * written, the view's runs listed (run guard), the stop, the record deleted after a refusal, the refusal
+ * parked. The invocation's deadline (the time Lambda gives it, less `FINISH_RESERVE_MS`) cuts off what is
+ * still running, waits for the Glue rate limiter included, so the function always answers its trigger;
+ * the function timeout must leave room for one worst-case record, the finish and a start margin.
+ * `test/template` checks `REQUIRED_FUNCTION_TIMEOUT_SECONDS` against the timeout in serverless.yml.
+ */
+
+export interface CallSettings {
+  readonly maxAttempts: number;
+  /** Connection phase only; the request timeout below covers it too. */
+  readonly connectionTimeout: number;
+  /** Whole attempt, connection to last byte. */
+  readonly requestTimeout: number;
+}
+
+export const SDK_CALL_SETTINGS = {
+  glue: { maxAttempts: 3, connectionTimeout: 1_000, requestTimeout: 3_000 },
+  dynamoDb: { maxAttempts: 3, connectionTimeout: 1_000, requestTimeout: 2_000 },
+  sqs: { maxAttempts: 3, connectionTimeout: 1_000, requestTimeout: 2_000 },
+  // Outcome events are best effort (the stops stand without them): fewer attempts, a shorter finish.
+  eventBridge: { maxAttempts: 2, connectionTimeout: 1_000, requestTimeout: 2_000 },
+} as const satisfies Record<string, CallSettings>;
+
+/** The SDK's standard retry mode: throttling errors back off from 1 s, capped at 20 s per wait. */
+const THROTTLING_BACKOFF_BASE_MS = 1_000;
+const MAX_BACKOFF_MS = 20_000;
+
+/** The longest one SDK call can take: every attempt timing out, every back-off at its maximum. */
+export const callWorstCaseMs = (settings: CallSettings): number => {
+  let backoff = 0;
+  for (let retry = 0; retry < settings.maxAttempts - 1; retry++) {
+    backoff += Math.min(THROTTLING_BACKOFF_BASE_MS * 2 ** retry, MAX_BACKOFF_MS);
+  }
+  return settings.maxAttempts * settings.requestTimeout + backoff;
+};
+
+const worst = {
+  glue: callWorstCaseMs(SDK_CALL_SETTINGS.glue),
+  dynamoDb: callWorstCaseMs(SDK_CALL_SETTINGS.dynamoDb),
+  sqs: callWorstCaseMs(SDK_CALL_SETTINGS.sqs),
+  eventBridge: callWorstCaseMs(SDK_CALL_SETTINGS.eventBridge),
+};
+
+/**
+ * One exact, guarded request that is refused by Glue after its run was listed: idempotency PutItem, List,
+ * Stop, idempotency DeleteItem, SendMessage to the dead-letter queue. Every other path is shorter.
+ */
+export const RECORD_WORST_CASE_MS = worst.dynamoDb + worst.glue + worst.glue + worst.dynamoDb + worst.sqs;
+
+/** Kept back at the end of every invocation: outcome events (PutEvents) and the metrics flush. */
+export const FINISH_RESERVE_MS = worst.eventBridge + 1_000;
+
+/** Time taken before the first record starts (cold start, parsing), kept out of the record budget. */
+export const START_MARGIN_MS = 2_000;
+
+export const REQUIRED_FUNCTION_TIMEOUT_SECONDS = Math.ceil(
+  (START_MARGIN_MS + RECORD_WORST_CASE_MS + FINISH_RESERVE_MS) / 1_000,
+);
