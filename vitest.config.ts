@@ -17,6 +17,8 @@ const plainSummary: Reporter = {
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A folder for the run's packaged stacks, shared by the test files of test/template.
+    globalSetup: ['test/template/global-setup.ts'],
     reporters: ['default', plainSummary],
     testTimeout: 20_000,
     hookTimeout: 60_000,

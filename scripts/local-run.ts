@@ -19,7 +19,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
 import { parseStackConfig, runtimePolicyOf } from '../src/policy/stack-config.ts';
 import { createStopRuntime } from '../src/runtime/stop-runtime.ts';
-import type { StopOutcome } from '../src/stop/outcome.ts';
+import { reasonOf, type StopOutcome } from '../src/stop/outcome.ts';
 import { createStopAlarmHandler } from '../src/triggers/stop-alarm.ts';
 import { createStopEventHandler } from '../src/triggers/stop-event.ts';
 import { createStopQueueHandler } from '../src/triggers/stop-queue.ts';
@@ -65,7 +65,7 @@ const describeOutcome = (o: StopOutcome): string => {
       : '(no valid target)';
   const notes = [
     o.replayed ? 'replayed from the idempotency record, no Glue call' : '',
-    o.reason ? `${o.reason}${o.detail ? `: ${o.detail}` : ''}` : (o.detail ?? ''),
+    reasonOf(o) ? `${reasonOf(o)}${o.detail ? `: ${o.detail}` : ''}` : (o.detail ?? ''),
     o.requestedBy ? `requested by ${o.requestedBy}` : '',
   ].filter(Boolean);
   const indent = o.parentIdempotencyKey ? '    ↳ ' : '  ';
@@ -125,7 +125,7 @@ const main = async (): Promise<void> => {
     const invoke = async (run: () => Promise<unknown>) => {
       try {
         const result = await run();
-        if (isObject(result) && result.ignored === true)
+        if (isObject(result) && result.outcome === 'alarm-ignored')
           console.log(`  alarm ignored: ${String(result.why)}`);
         console.log('  → invocation succeeded');
       } catch (error) {

@@ -127,9 +127,9 @@ export const parkedBody = (
 const toSqsEscapedJson = (text: string): string => escapeNoncharacters(JSON.stringify(text));
 
 export type RestoredBody =
-  | { readonly complete: true; readonly original: string }
+  | { readonly kind: 'complete'; readonly original: string }
   | {
-      readonly complete: false;
+      readonly kind: 'truncated';
       /** The part that was kept (decoded when it could be: a cut JSON string literal cannot). */
       readonly prefix: string;
       readonly encoding?: 'json-string';
@@ -141,23 +141,23 @@ export type RestoredBody =
 /**
  * Reads a parked message back: the original exactly, or what is known of a truncated one.
  * @example restoreParkedBody('"a\\ud800b"', { 'glue-mv-stop.body': { StringValue: 'json-string' } })
- *   // { complete: true, original: 'a\ud800b' }
+ *   // { kind: 'complete', original: 'a\ud800b' }
  */
 export const restoreParkedBody = (
   body: string,
   attributes: Readonly<Record<string, { readonly StringValue?: string | undefined } | undefined>> = {},
 ): RestoredBody => {
   const note = attributes[PARKED_ATTRIBUTES.body]?.StringValue;
-  if (note === undefined) return { complete: true, original: body };
+  if (note === undefined) return { kind: 'complete', original: body };
   const encoding = /^json-string\b/.test(note) ? ('json-string' as const) : undefined;
   const truncated = /truncated; bytes=(\d+); sha256=([0-9a-f]{64})/.exec(note);
   if (!truncated) {
     const original: unknown = encoding ? JSON.parse(body) : body;
     if (typeof original !== 'string') throw new Error('a json-string body must hold a JSON string');
-    return { complete: true, original };
+    return { kind: 'complete', original };
   }
   return {
-    complete: false,
+    kind: 'truncated',
     prefix: body,
     ...(encoding ? { encoding } : {}),
     bytes: Number(truncated[1]),

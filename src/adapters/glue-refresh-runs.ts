@@ -9,7 +9,7 @@ import {
   StopMaterializedViewRefreshTaskRunCommand,
 } from '@aws-sdk/client-glue';
 import type { StopTarget } from '../request/contract.ts';
-import { type Deadline, DeadlineExceededError } from '../stop/deadline.ts';
+import { type Deadline, deadlineExceeded } from '../stop/deadline.ts';
 import { GlueCallError, type GlueFailure } from '../stop/errors.ts';
 import type { ActiveRun, RefreshStopper, RunLister } from '../stop/ports.ts';
 import { type RateLimiter, unlimited } from './rate-limiter.ts';
@@ -57,7 +57,7 @@ export const createGlueRefreshRuns = (
     } catch (error) {
       // The invocation's deadline aborted the call: not Glue's answer, so not a GlueCallError.
       if (current?.signal.aborted) {
-        throw new DeadlineExceededError('the invocation deadline passed during a Glue call', {
+        throw deadlineExceeded('the invocation deadline passed during a Glue call', {
           cause: error,
         });
       }
@@ -98,9 +98,7 @@ export const createGlueRefreshRuns = (
             continue;
           active.push({
             runId,
-            catalogId: run.CatalogId ?? query.CatalogId,
-            databaseName: DatabaseName,
-            tableName: TableName,
+            target: { CatalogId: run.CatalogId ?? query.CatalogId, DatabaseName, TableName },
             status: Status,
             ...(StartTime instanceof Date && !Number.isNaN(StartTime.getTime())
               ? { startedAt: StartTime.toISOString() }

@@ -6,9 +6,9 @@
  * Slots are handed out in arrival order, one every `1000 / requestsPerSecond` ms (a generic cell rate
  * algorithm, with `burst` slots that may be taken at once after a quiet spell). A caller with a deadline
  * never reserves a slot it could not use: if the next slot comes after its deadline, `acquire` rejects at
- * once with `DeadlineExceededError`, and the slot stays free for the next caller.
+ * once with a `deadline-exceeded` StopError, and the slot stays free for the next caller.
  */
-import { type Deadline, DeadlineExceededError } from '../stop/deadline.ts';
+import { type Deadline, deadlineExceeded } from '../stop/deadline.ts';
 
 export interface RateLimiter {
   acquire(deadline?: Deadline): Promise<void>;
@@ -16,7 +16,7 @@ export interface RateLimiter {
 
 export const unlimited: RateLimiter = {
   acquire: async (deadline) => {
-    if (deadline?.signal.aborted) throw new DeadlineExceededError('the invocation deadline passed');
+    if (deadline?.signal.aborted) throw deadlineExceeded();
   },
 };
 
@@ -48,7 +48,7 @@ export const createRateLimiter = (
       const slot = Math.max(nextSlot, at - tolerance);
       const goAt = Math.max(at, slot);
       if (deadline && (deadline.signal.aborted || goAt >= deadline.at)) {
-        throw new DeadlineExceededError(
+        throw deadlineExceeded(
           `no Glue call slot before the invocation deadline (next slot in ${Math.ceil(goAt - at)} ms)`,
         );
       }

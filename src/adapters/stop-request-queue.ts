@@ -10,7 +10,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { TableStopRequest } from '../request/contract.ts';
-import { TransientStopError } from '../stop/errors.ts';
+import { StopError } from '../stop/errors.ts';
 import type { StopRequestQueue } from '../stop/ports.ts';
 
 const BATCH_SIZE = 10;
@@ -70,7 +70,7 @@ export const createStopRequestQueue = (
         problems.push(...results.flat());
       }
       if (problems.length > 0) {
-        throw new TransientStopError(
+        throw StopError.retry(
           'fan-out-incomplete',
           `could not queue every derived stop request: ${problems.join('; ')}`,
         );

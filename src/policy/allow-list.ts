@@ -2,13 +2,15 @@
  * The guardrail: a request outside the stage's allow-list is refused before any Glue call. The same rules
  * generate the functions' IAM policy (deploy/), so the code's check and the permission agree.
  */
-import type { NotAllowedReason } from '../stop/outcome.ts';
 import { matchesGlob } from './glob.ts';
 import type { AllowRule } from './stack-config.ts';
 
+/** Why a request is outside the allow-list. */
+export type NotAllowedReason = 'catalog-not-allowed' | 'database-not-allowed' | 'table-not-allowed';
+
 export type AllowVerdict =
-  | { readonly allowed: true }
-  | { readonly allowed: false; readonly reason: NotAllowedReason; readonly detail: string };
+  | { readonly kind: 'allowed' }
+  | { readonly kind: 'not-allowed'; readonly reason: NotAllowedReason; readonly detail: string };
 
 interface Target {
   readonly CatalogId: string;
@@ -21,7 +23,7 @@ interface Target {
  * A rule without `catalogId` covers the function's own account only, so another account's catalog is
  * refused unless a rule names it.
  * @example checkAllowed([{ database: 'sales', tables: ['*'] }], '123456789012',
- *   { CatalogId: '123456789012', DatabaseName: 'sales', TableName: 'daily_mv' }) // { allowed: true }
+ *   { CatalogId: '123456789012', DatabaseName: 'sales', TableName: 'daily_mv' }) // { kind: 'allowed' }
  */
 export const checkAllowed = (
   rules: readonly AllowRule[],
@@ -31,7 +33,7 @@ export const checkAllowed = (
   const inCatalog = rules.filter((rule) => (rule.catalogId ?? ownAccountId) === target.CatalogId);
   if (inCatalog.length === 0) {
     return {
-      allowed: false,
+      kind: 'not-allowed',
       reason: 'catalog-not-allowed',
       detail:
         target.CatalogId === ownAccountId
@@ -42,18 +44,18 @@ export const checkAllowed = (
   const inDatabase = inCatalog.filter((rule) => matchesGlob(rule.database, target.DatabaseName));
   if (inDatabase.length === 0) {
     return {
-      allowed: false,
+      kind: 'not-allowed',
       reason: 'database-not-allowed',
       detail: `database ${target.DatabaseName} is not in the allow-list`,
     };
   }
   const { TableName } = target;
-  if (TableName === undefined) return { allowed: true };
+  if (TableName === undefined) return { kind: 'allowed' };
   if (inDatabase.some((rule) => rule.tables.some((pattern) => matchesGlob(pattern, TableName)))) {
-    return { allowed: true };
+    return { kind: 'allowed' };
   }
   return {
-    allowed: false,
+    kind: 'not-allowed',
     reason: 'table-not-allowed',
     detail: `table ${target.DatabaseName}.${TableName} is not in the allow-list`,
   };

@@ -37,8 +37,8 @@ export const alarmStateChangeSchema = z.looseObject({
 export type AlarmStateChange = z.infer<typeof alarmStateChangeSchema>;
 
 export type CostGuardDecision =
-  | { readonly act: true; readonly alarmName: string; readonly request: ScopeStopRequest }
-  | { readonly act: false; readonly alarmName: string; readonly why: string };
+  | { readonly kind: 'stop'; readonly alarmName: string; readonly request: ScopeStopRequest }
+  | { readonly kind: 'ignore'; readonly alarmName: string; readonly why: string };
 
 /** CloudWatch writes `2026-11-29T02:00:00.000+0000`; ISO-8601 as the contract takes it has `+00:00`. */
 export const normaliseTimestamp = (value: string | undefined): string | undefined => {
@@ -49,14 +49,20 @@ export const normaliseTimestamp = (value: string | undefined): string | undefine
 
 export const parseAlarmStateChange = (
   event: unknown,
-): { ok: true; event: AlarmStateChange } | { ok: false; violations: Violation[]; eventId?: string } => {
+):
+  | { kind: 'valid'; event: AlarmStateChange }
+  | { kind: 'invalid'; violations: Violation[]; eventId?: string } => {
   const result = z.safeParse(alarmStateChangeSchema, event);
-  if (result.success) return { ok: true, event: result.data };
+  if (result.success) return { kind: 'valid', event: result.data };
   const id =
     typeof event === 'object' && event !== null && 'id' in event && typeof event.id === 'string'
       ? event.id
       : undefined;
-  return { ok: false, violations: violationsOf(result.error, event, ''), ...(id ? { eventId: id } : {}) };
+  return {
+    kind: 'invalid',
+    violations: violationsOf(result.error, event, ''),
+    ...(id ? { eventId: id } : {}),
+  };
 };
 
 /**
@@ -68,24 +74,24 @@ export const decideOnAlarm = (event: AlarmStateChange, guards: readonly CostGuar
   const { alarmName, state, previousState } = event.detail;
   if (state.value !== 'ALARM') {
     return {
-      act: false,
+      kind: 'ignore',
       alarmName,
       why: `state is now ${state.value}: only a transition into ALARM stops refreshes`,
     };
   }
   if (previousState?.value === 'ALARM') {
     return {
-      act: false,
+      kind: 'ignore',
       alarmName,
       why: 'ALARM → ALARM re-evaluation: the stop was already requested when the alarm fired',
     };
   }
   const guard = guards.find((g) => g.alarmName === alarmName);
-  if (!guard) return { act: false, alarmName, why: 'no cost guard is configured for this alarm' };
+  if (!guard) return { kind: 'ignore', alarmName, why: 'no cost guard is configured for this alarm' };
   const issuedAt = normaliseTimestamp(state.timestamp) ?? normaliseTimestamp(event.time);
   const reason = `cost guard: alarm ${alarmName} went from ${previousState?.value ?? 'unknown'} to ALARM${state.reason ? `: ${state.reason}` : ''}`;
   return {
-    act: true,
+    kind: 'stop',
     alarmName,
     request: {
       ...(guard.scope.catalogId !== undefined ? { CatalogId: guard.scope.catalogId } : {}),

@@ -26,8 +26,8 @@ export interface Violation {
 }
 
 export type ParsedStopMessage =
-  | { readonly ok: true; readonly request: StopRequest; readonly eventId?: string }
-  | { readonly ok: false; readonly violations: readonly Violation[]; readonly eventId?: string };
+  | { readonly kind: 'valid'; readonly request: StopRequest; readonly eventId?: string }
+  | { readonly kind: 'invalid'; readonly violations: readonly Violation[]; readonly eventId?: string };
 
 const eventBridgeEnvelopeSchema = z.looseObject({
   // Becomes part of the idempotency key of every request derived from this one: bounded like a key.
@@ -168,13 +168,13 @@ const asStopRequest = (data: SchemaOutput): StopRequest | undefined => {
 export const parseStopRequest = (
   input: unknown,
   prefix = '',
-): { ok: true; request: StopRequest } | { ok: false; violations: Violation[] } => {
+): { kind: 'valid'; request: StopRequest } | { kind: 'invalid'; violations: Violation[] } => {
   const shape = isRecord(input) ? shapeViolations(input, prefix) : [];
   const result = z.safeParse(stopRequestSchema, input);
   const request = result.success ? asStopRequest(result.data) : undefined;
-  if (request && shape.length === 0) return { ok: true, request };
+  if (request && shape.length === 0) return { kind: 'valid', request };
   return {
-    ok: false,
+    kind: 'invalid',
     violations: [...shape, ...(result.success ? [] : violationsOf(result.error, input, prefix))],
   };
 };
@@ -193,16 +193,16 @@ const envelopeViolations = (event: EventBridgeEnvelope): Violation[] => {
 /** Checks an EventBridge event whose `detail` is a stop request. `prefix` names where the event sits. */
 export const parseStopEvent = (event: unknown, prefix = ''): ParsedStopMessage => {
   const envelope = z.safeParse(eventBridgeEnvelopeSchema, event);
-  if (!envelope.success) return { ok: false, violations: violationsOf(envelope.error, event, prefix) };
+  if (!envelope.success) return { kind: 'invalid', violations: violationsOf(envelope.error, event, prefix) };
   const eventId = envelope.data.id;
   const wrongEnvelope = envelopeViolations(envelope.data).map((v) => ({
     ...v,
     field: joinPath(prefix, [v.field]),
   }));
   const detail = parseStopRequest(envelope.data.detail, prefix === '' ? 'detail' : `${prefix}.detail`);
-  const violations = [...wrongEnvelope, ...(detail.ok ? [] : detail.violations)];
-  if (violations.length > 0 || !detail.ok) return { ok: false, violations, eventId };
-  return { ok: true, request: detail.request, eventId };
+  const violations = [...wrongEnvelope, ...(detail.kind === 'valid' ? [] : detail.violations)];
+  if (violations.length > 0 || detail.kind === 'invalid') return { kind: 'invalid', violations, eventId };
+  return { kind: 'valid', request: detail.request, eventId };
 };
 
 /** The one violation for a message that nests too deep to be read safely. */
@@ -219,23 +219,23 @@ export const nestingViolation = (field = '(body)'): Violation => ({
 export const parseJsonBody = (
   body: string,
 ):
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly violations: Violation[] } => {
-  if (textNestsDeeperThan(body, MAX_NESTING)) return { ok: false, violations: [nestingViolation()] };
+  | { readonly kind: 'valid'; readonly value: unknown }
+  | { readonly kind: 'invalid'; readonly violations: Violation[] } => {
+  if (textNestsDeeperThan(body, MAX_NESTING)) return { kind: 'invalid', violations: [nestingViolation()] };
   try {
-    return { ok: true, value: JSON.parse(body) };
+    return { kind: 'valid', value: JSON.parse(body) };
   } catch {
-    return { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] };
+    return { kind: 'invalid', violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] };
   }
 };
 
 /**
  * Checks an SQS message body that should be a stop request or a stop event (the shape an EventBridge rule
- * with the queue as target delivers). The stop queue accepts more shapes: see `queue-message.ts`.
+ * with the queue as target delivers). The stop queue accepts more shapes: see `src/triggers/queue-message.ts`.
  */
 export const parseStopMessageBody = (body: string): ParsedStopMessage => {
   const json = parseJsonBody(body);
-  if (!json.ok) return json;
+  if (json.kind === 'invalid') return json;
   if (looksLikeEventBridgeEvent(json.value)) return parseStopEvent(json.value);
   return parseStopRequest(json.value);
 };

@@ -3,8 +3,8 @@
  *
  * Each SDK call is bounded: `maxAttempts` attempts, each cut off after `requestTimeout` (connection
  * included; `throwOnRequestTimeout` makes the handler throw instead of only warning), with the standard
- * retry mode's back-off between attempts (at most `min(1 s × 2^i, 20 s)` before retry i+1, the throttling
- * base, the larger of the two bases).
+ * mode's back-off between attempts (`retry-strategy.ts`: at most `min(1 s × 2^i, 20 s)` before retry i+1,
+ * the throttling base, the larger of the two bases).
  *
  * A record's worst case is the longest path one request can take through those calls: idempotency record
  * written, the view's runs listed (run guard), the stop, the record deleted after a refusal, the refusal

@@ -3,7 +3,8 @@
  * `AWS_ENDPOINT_URL_<SERVICE>` variables (that is how local runs and tests reach the emulators).
  *
  * Retries and timeouts (settings and the worst case they add up to: `budget.ts`):
- * - Standard retry mode. A request that still fails is not lost: the SQS path redelivers it after the
+ * - The standard mode's attempts and back-off, without its retry budget (`retry-strategy.ts`). A request
+ *   that still fails is not lost: the SQS path redelivers it after the
  *   visibility timeout, the asynchronous triggers fail the invocation so Lambda's retries take over.
  * - Every attempt is cut off after `requestTimeout`: `throwOnRequestTimeout` turns the HTTP handler's
  *   warning into a `TimeoutError`, and `socketTimeout` ends a socket that goes quiet mid-response.
@@ -17,6 +18,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions, NodeHttpHandlerOptions } from '@smithy/types';
 import { type CallSettings, SDK_CALL_SETTINGS } from './budget.ts';
+import { AttemptsRetryStrategy } from './retry-strategy.ts';
 
 export interface AwsClients {
   readonly glue: GlueClient;
@@ -68,8 +70,7 @@ export class DeadlineHttpHandler {
 }
 
 export const clientConfig = (settings: CallSettings, signal: CurrentSignal = () => undefined) => ({
-  retryMode: 'standard',
-  maxAttempts: settings.maxAttempts,
+  retryStrategy: new AttemptsRetryStrategy(settings.maxAttempts),
   requestHandler: new DeadlineHttpHandler(
     new NodeHttpHandler({
       connectionTimeout: settings.connectionTimeout,

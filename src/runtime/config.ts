@@ -19,6 +19,11 @@ export interface StopConfig {
   readonly outcomeEventBusName: string;
   /** This instance's share of the stack's Glue request rate, per operation; absent = no client-side limit. */
   readonly glueMaxRequestsPerSecond?: number;
+  /**
+   * The stop queue's redrive `maxReceiveCount`: a request still failing on that delivery is parked with
+   * reason `retries-exhausted` instead of being moved to the dead-letter queue without one. Absent: not done.
+   */
+  readonly stopQueueMaxReceiveCount?: number;
   /** The allow-list, stage-wide dry-run and cost guards (STOP_POLICY, generated from config/<stage>.json). */
   readonly policy: RuntimePolicy;
 }
@@ -42,13 +47,13 @@ const required = (env: Env, name: string): string => {
   return value;
 };
 
-const positiveInteger = (env: Env, name: string, fallback: number): number => {
+const positiveInteger = (env: Env, name: string, fallback: number, unit = 'seconds'): number => {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value <= 0) {
     throw new ConfigurationError(
-      `environment variable ${name} must be a positive whole number of seconds, got "${raw}"`,
+      `environment variable ${name} must be a positive whole number of ${unit}, got "${raw}"`,
     );
   }
   return value;
@@ -75,6 +80,7 @@ const policy = (env: Env): RuntimePolicy => {
 
 export const loadConfig = (env: Env = process.env): StopConfig => {
   const glueMaxRequestsPerSecond = positiveNumber(env, 'GLUE_MAX_REQUESTS_PER_SECOND');
+  const maxReceiveCount = positiveInteger(env, 'STOP_QUEUE_MAX_RECEIVE_COUNT', 0, 'receives');
   return {
     idempotencyTableName: required(env, 'IDEMPOTENCY_TABLE_NAME'),
     deadLetterQueueUrl: required(env, 'DEAD_LETTER_QUEUE_URL'),
@@ -88,6 +94,7 @@ export const loadConfig = (env: Env = process.env): StopConfig => {
     stopQueueUrl: required(env, 'STOP_QUEUE_URL'),
     outcomeEventBusName: env.OUTCOME_EVENT_BUS_NAME?.trim() || 'default',
     ...(glueMaxRequestsPerSecond !== undefined ? { glueMaxRequestsPerSecond } : {}),
+    ...(maxReceiveCount > 0 ? { stopQueueMaxReceiveCount: maxReceiveCount } : {}),
     policy: policy(env),
   };
 };

@@ -7,7 +7,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { createDeadLetterParker } from '../adapters/dead-letter-parker.ts';
 import { createGlueRefreshRuns } from '../adapters/glue-refresh-runs.ts';
-import { createIdempotentStop } from '../adapters/idempotent-stop.ts';
+import { createIdempotency } from '../adapters/idempotency.ts';
 import { createOutcomeEventPublisher } from '../adapters/outcome-events.ts';
 import { createOutcomeReporter } from '../adapters/outcome-reporter.ts';
 import { createRateLimiter, unlimited } from '../adapters/rate-limiter.ts';
@@ -19,6 +19,7 @@ import type { OutcomePublisher, OutcomeReporter } from '../stop/ports.ts';
 import { FINISH_RESERVE_MS } from './budget.ts';
 import { type AwsClients, type CallSettingsByClient, createAwsClients } from './clients.ts';
 import { loadConfig, type StopConfig } from './config.ts';
+import { OUTCOME_EVENTS_FAILED_METRIC } from './metrics.ts';
 
 export interface StopRuntime {
   readonly dependencies: StopDependencies;
@@ -47,9 +48,6 @@ export interface StopRuntimeOptions {
   readonly onOutcome?: OutcomeReporter;
 }
 
-/** Metric counted when outcome events could not be published; the outcomes themselves stand. */
-export const OUTCOME_EVENTS_FAILED_METRIC = 'OutcomeEventsFailed';
-
 /** What is kept back from the finish reserve for the end of the invocation itself (metrics, return). */
 const FINAL_MARGIN_MS = 500;
 
@@ -72,13 +70,7 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
       : { stop: unlimited, list: unlimited },
     deadline: () => current,
   });
-  const idempotentStop = createIdempotentStop({
-    commands: {
-      stopper: glue,
-      runs: glue,
-      queue: createStopRequestQueue(clients.sqs, config.stopQueueUrl),
-      allow: config.policy.allow,
-    },
+  const idempotency = createIdempotency({
     dynamoDb: clients.dynamoDb,
     tableName: config.idempotencyTableName,
     expiresAfterSeconds: config.idempotencyExpirySeconds,
@@ -94,7 +86,13 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
     logger,
     metrics,
     dependencies: {
-      executeStop: idempotentStop.execute,
+      commands: {
+        stopper: glue,
+        runs: glue,
+        queue: createStopRequestQueue(clients.sqs, config.stopQueueUrl),
+        allow: config.policy.allow,
+      },
+      once: idempotency.once,
       parker: createDeadLetterParker(clients.sqs, config.deadLetterQueueUrl),
       policy: config.policy,
       report: (outcome) => {
@@ -105,7 +103,7 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
     },
     startInvocation(context) {
       logger.addContext(context);
-      idempotentStop.registerLambdaContext(context);
+      idempotency.registerLambdaContext(context);
       const remaining = context.getRemainingTimeInMillis();
       const left = Number.isFinite(remaining) ? remaining : Number.POSITIVE_INFINITY;
       endsAt = Date.now() + left;

@@ -2,20 +2,20 @@
  * Outcome classification: what a Glue failure means for the request. Pure data in, pure data out.
  * Error codes are those the StopMaterializedViewRefreshTaskRun API page lists, plus the common errors.
  */
-import type { GlueFailure } from './errors.ts';
+import type { GlueFailure, StopFailure } from './errors.ts';
 import type { RejectionReason, RetryReason } from './outcome.ts';
 
+/** A Glue failure is a terminal outcome (the stop is done), or the same verdict a `StopError` carries. */
 export type StopFailureClass =
   | { readonly kind: 'terminal'; readonly outcome: 'already-stopping' | 'not-running' }
-  | { readonly kind: 'permanent'; readonly reason: RejectionReason }
-  | { readonly kind: 'transient'; readonly reason: RetryReason };
+  | StopFailure;
 
 const terminal = (outcome: 'already-stopping' | 'not-running'): StopFailureClass => ({
   kind: 'terminal',
   outcome,
 });
-const permanent = (reason: RejectionReason): StopFailureClass => ({ kind: 'permanent', reason });
-const transient = (reason: RetryReason): StopFailureClass => ({ kind: 'transient', reason });
+const permanent = (reason: RejectionReason): StopFailureClass => ({ kind: 'rejected', reason });
+const transient = (reason: RetryReason): StopFailureClass => ({ kind: 'retry', reason });
 
 const BY_CODE: Readonly<Record<string, StopFailureClass>> = {
   MaterializedViewRefreshTaskStoppingException: terminal('already-stopping'),

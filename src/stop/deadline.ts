@@ -3,6 +3,7 @@
  * function answers its trigger before Lambda's own timeout kills it mid-call. Plain data and the web
  * platform's AbortSignal: the core knows no SDK; the runtime hands the same signal to every SDK call.
  */
+import { StopError } from './errors.ts';
 
 export interface Deadline {
   /** Epoch milliseconds after which no work may go on. */
@@ -11,10 +12,15 @@ export interface Deadline {
   readonly signal: AbortSignal;
 }
 
-/** Work was cut off, or never started, because the invocation's deadline passed. */
-export class DeadlineExceededError extends Error {
-  override readonly name = 'DeadlineExceededError';
-}
+/** Work cut off, or never started, because the invocation's deadline passed: retry it later. */
+export const deadlineExceeded = (
+  message = 'the invocation deadline passed',
+  options?: ErrorOptions,
+): StopError => StopError.retry('deadline-exceeded', message, options);
+
+/** Whether an error is the deadline's. */
+export const isDeadlineExceeded = (error: unknown): boolean =>
+  error instanceof StopError && error.failure.reason === 'deadline-exceeded';
 
 /** A deadline that never passes (work outside an invocation: tests, tools). */
 export const NO_DEADLINE: Deadline = { at: Number.POSITIVE_INFINITY, signal: new AbortController().signal };
@@ -36,14 +42,14 @@ export const hasPassed = (deadline: Deadline, now: () => number = Date.now): boo
   deadline.signal.aborted || now() >= deadline.at;
 
 /**
- * Settles like `work`, unless the deadline passes first: then rejects with `DeadlineExceededError`.
+ * Settles like `work`, unless the deadline passes first: then rejects with `deadlineExceeded()`.
  * `work` goes on in the background (its SDK calls see the same signal and abort); its result is ignored.
  */
 export const withinDeadline = <T>(work: Promise<T>, deadline: Deadline): Promise<T> => {
   if (deadline.at === Number.POSITIVE_INFINITY) return work;
   const { signal } = deadline;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new DeadlineExceededError('the invocation deadline passed'));
+    const onAbort = () => reject(deadlineExceeded());
     if (signal.aborted) {
       onAbort();
     } else {

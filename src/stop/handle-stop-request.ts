@@ -1,33 +1,33 @@
 /**
- * The stop policy, from a parsed message to exactly one outcome. Handlers call this once per request and
- * translate the outcome into their trigger's reply; every decision lives here.
+ * The stop policy, from a parsed message to exactly one outcome. Triggers call this once per request and
+ * translate the outcome into their reply; every decision lives here. The path runs down the layers once:
+ * contract (parsed) → policy (allow-list) → the command, run at most once through the `RunOnce` port →
+ * Glue and the stop queue through their ports → one outcome.
  */
 
 import { type AllowVerdict, checkAllowed } from '../policy/allow-list.ts';
 import type { RuntimePolicy } from '../policy/stack-config.ts';
 import type { ScopeTarget, StopRequest, StopTarget } from '../request/contract.ts';
 import { describeViolations, type ParsedStopMessage } from '../request/parse.ts';
-import { type Deadline, DeadlineExceededError, hasPassed, NO_DEADLINE, withinDeadline } from './deadline.ts';
-import { PermanentStopError, TransientStopError } from './errors.ts';
+import { type Deadline, hasPassed, NO_DEADLINE, withinDeadline } from './deadline.ts';
+import { StopError, toStopError } from './errors.ts';
 import { type DeliveryIdentity, deriveIdempotencyKey } from './idempotency-key.ts';
-import type { StopOutcome } from './outcome.ts';
-import type {
-  OutcomeReporter,
-  RejectedRequest,
-  RejectedRequestParker,
-  StopCommand,
-  StopExecutor,
-} from './ports.ts';
+import type { MaybeSubject, NotAllowedReason, RejectionReason, StopOutcome, Subject } from './outcome.ts';
+import type { OutcomeReporter, RejectedRequestParker, RunOnce, StopCommand } from './ports.ts';
+import { type CommandDependencies, runStopCommand } from './run-command.ts';
 
 export interface StopDependencies {
-  readonly executeStop: StopExecutor;
+  /** What a command needs: Glue, the stop queue and the allow-list (run inside `once`). */
+  readonly commands: CommandDependencies;
+  /** Idempotency: each command runs at most once per key. */
+  readonly once: RunOnce;
   readonly parker: RejectedRequestParker;
   readonly report: OutcomeReporter;
   readonly policy: Pick<RuntimePolicy, 'allow' | 'dryRun'>;
   readonly clock?: () => number;
 }
 
-/** One request as a handler hands it over. */
+/** One request as a trigger hands it over. */
 export interface IncomingStopRequest {
   readonly parsed: ParsedStopMessage;
   readonly delivery: DeliveryIdentity;
@@ -42,15 +42,34 @@ export interface IncomingStopRequest {
   readonly receivedAt?: string;
   /** The invocation's deadline: the request gives up as `retry` (`deadline-exceeded`) when it passes. */
   readonly deadline?: Deadline;
+  /**
+   * This is the trigger's last delivery (SQS: the receive count has reached the redrive policy's
+   * `maxReceiveCount`): a request that would be retried is parked instead, `rejected` with reason
+   * `retries-exhausted`, so that it reaches the dead-letter queue with its reason rather than without.
+   */
+  readonly lastDelivery?: { readonly receives: number };
 }
 
-type OutcomeFields = Omit<
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An outcome as the decision makes it; `finish` adds what every outcome says. */
+type Decided = DistributiveOmit<
   StopOutcome,
   'trigger' | 'durationMs' | 'messageId' | 'eventId' | 'replayed' | 'dryRun'
 > & { readonly replayed?: boolean; readonly dryRun?: boolean };
 
-const requestContext = (request: StopRequest, idempotencyKey: string) => ({
+/** What a request said about itself, carried into its outcome whatever the outcome is. */
+type Meta = Readonly<{
+  idempotencyKey?: string;
+  parentIdempotencyKey?: string;
+  requestedBy?: string;
+  requestReason?: string;
+  dryRun?: boolean;
+}>;
+
+const requestMeta = (request: StopRequest, idempotencyKey: string, dryRun: boolean): Meta => ({
   idempotencyKey,
+  dryRun,
   ...(request.ParentIdempotencyKey !== undefined
     ? { parentIdempotencyKey: request.ParentIdempotencyKey }
     : {}),
@@ -117,13 +136,13 @@ const checkRequestAllowed = (
     return checkAllowed(rules, accountId, { ...database, TableName: request.TableName });
   }
   const scopeVerdict = checkAllowed(rules, accountId, database);
-  if (!scopeVerdict.allowed || request.TableNames.some(hasGlob)) return scopeVerdict;
+  if (scopeVerdict.kind === 'not-allowed' || request.TableNames.some(hasGlob)) return scopeVerdict;
   const verdicts = request.TableNames.map((TableName) =>
     checkAllowed(rules, accountId, { ...database, TableName }),
   );
-  if (verdicts.some((v) => v.allowed)) return { allowed: true };
+  if (verdicts.some((v) => v.kind === 'allowed')) return { kind: 'allowed' };
   return {
-    allowed: false,
+    kind: 'not-allowed',
     reason: 'table-not-allowed',
     detail: `no view of the scope is in the allow-list: ${request.TableNames.map((t) => `${request.DatabaseName}.${t}`).join(', ')}`,
   };
@@ -131,8 +150,8 @@ const checkRequestAllowed = (
 
 /**
  * Validates, applies the allow-list, runs the command at most once, classifies, parks refusals and
- * reports the outcome. Resolves with the outcome in every case; `retry` means the trigger must deliver
- * the request again.
+ * reports the outcome. Resolves with the outcome in every case, never rejects; `retry` means the trigger
+ * must deliver the request again.
  */
 export const handleStopRequest = async (
   incoming: IncomingStopRequest,
@@ -148,45 +167,62 @@ export const handleStopRequest = async (
     ...(eventId !== undefined ? { eventId } : {}),
   };
 
-  const finish = (fields: OutcomeFields): StopOutcome => {
-    const outcome: StopOutcome = {
-      ...fields,
-      replayed: fields.replayed ?? false,
-      dryRun: fields.dryRun ?? false,
+  const finish = (decided: Decided): StopOutcome => {
+    const outcome = {
+      ...decided,
+      replayed: decided.replayed ?? false,
+      dryRun: decided.dryRun ?? false,
       trigger: delivery.kind,
       ...ids,
       durationMs: clock() - startedAt,
-    };
+    } satisfies StopOutcome;
     deps.report(outcome);
     return outcome;
   };
 
-  const park = async (
-    rejection: Omit<RejectedRequest, 'original' | 'trigger' | 'messageId' | 'eventId'>,
-    fields: Omit<OutcomeFields, 'outcome' | 'reason' | 'detail'>,
-  ): Promise<StopOutcome> => {
+  /**
+   * Parks a refusal, or hands it back to the trigger when it cannot be parked: never dropped. Resolves
+   * with the retry outcome when parking failed, with nothing when the refusal is parked.
+   */
+  const parkOrRetry = async (
+    refusal: {
+      readonly outcome: 'not-allowed' | 'rejected';
+      readonly reason: NotAllowedReason | RejectionReason;
+    },
+    detail: string,
+    context: Meta & MaybeSubject,
+  ): Promise<StopOutcome | undefined> => {
     try {
       await withinDeadline(
-        deps.parker.park({ ...rejection, original: incoming.original, trigger: delivery.kind, ...ids }),
+        deps.parker.park({
+          ...refusal,
+          detail,
+          ...(parsed.kind === 'valid' ? {} : { violations: parsed.violations }),
+          ...(context.idempotencyKey !== undefined ? { idempotencyKey: context.idempotencyKey } : {}),
+          original: incoming.original,
+          trigger: delivery.kind,
+          ...ids,
+        }),
         deadline,
       );
+      return undefined;
     } catch (error) {
-      // Never drop a refused request: if it cannot be parked, it goes back to the trigger.
+      const { failure } = toStopError(error);
       return finish({
-        ...fields,
+        ...context,
         outcome: 'retry',
         reason:
-          error instanceof DeadlineExceededError ? 'deadline-exceeded' : 'dead-letter-queue-unavailable',
-        detail: `could not park a ${rejection.reason} request: ${String(error)}`,
+          failure.reason === 'deadline-exceeded' ? 'deadline-exceeded' : 'dead-letter-queue-unavailable',
+        detail: `could not park a ${refusal.reason} request: ${String(error)}`,
       });
     }
-    return finish({
-      ...fields,
-      outcome: rejection.outcome,
-      reason: rejection.reason,
-      detail: rejection.detail,
-    });
   };
+  const reject = async (reason: RejectionReason, detail: string, context: Meta & MaybeSubject) =>
+    (await parkOrRetry({ outcome: 'rejected', reason }, detail, context)) ??
+    finish({ ...context, outcome: 'rejected', reason, detail });
+  const refuse = async (reason: NotAllowedReason, detail: string, context: Meta & Subject) =>
+    (await parkOrRetry({ outcome: 'not-allowed', reason }, detail, context)) ??
+    finish({ ...context, outcome: 'not-allowed', reason, detail });
 
   const decide = async (): Promise<StopOutcome> => {
     if (hasPassed(deadline, clock)) {
@@ -197,12 +233,8 @@ export const handleStopRequest = async (
       });
     }
 
-    if (!parsed.ok) {
-      const detail = describeViolations(parsed.violations);
-      return park(
-        { outcome: 'rejected', reason: 'invalid-request', detail, violations: parsed.violations },
-        {},
-      );
+    if (parsed.kind === 'invalid') {
+      return reject('invalid-request', describeViolations(parsed.violations), {});
     }
 
     const { request } = parsed;
@@ -215,56 +247,68 @@ export const handleStopRequest = async (
     })}`;
     const receivedAt = incoming.receivedAt ?? new Date(startedAt).toISOString();
     const command = commandFor(request, incoming.accountId, idempotencyKey, dryRun, receivedAt);
-    const context = {
-      ...requestContext(request, idempotencyKey),
-      ...(command.kind === 'table' ? { target: command.target } : { scope: command.target }),
-      dryRun,
-    };
+    const meta = requestMeta(request, idempotencyKey, dryRun);
+    const subject: Subject =
+      command.kind === 'table' ? { target: command.target } : { scope: command.target };
 
     const verdict = checkRequestAllowed(deps.policy.allow, incoming.accountId, catalogId, request);
-    if (!verdict.allowed) {
-      return park(
-        { outcome: 'not-allowed', reason: verdict.reason, detail: verdict.detail, idempotencyKey },
-        context,
-      );
+    if (verdict.kind === 'not-allowed') {
+      return refuse(verdict.reason, verdict.detail, { ...meta, ...subject });
     }
 
-    let recorded: Awaited<ReturnType<StopExecutor>>;
+    let recorded: Awaited<ReturnType<RunOnce>>;
     try {
-      recorded = await withinDeadline(deps.executeStop(command), deadline);
+      recorded = await withinDeadline(
+        deps.once(command, (c) => runStopCommand(c, deps.commands)),
+        deadline,
+      );
     } catch (error) {
-      if (error instanceof PermanentStopError) {
-        return park(
-          { outcome: 'rejected', reason: error.reason, detail: error.message, idempotencyKey },
-          context,
+      const { failure, message } = toStopError(error);
+      if (failure.kind === 'rejected') {
+        return reject(failure.reason, message, { ...meta, ...subject });
+      }
+      const { lastDelivery } = incoming;
+      if (lastDelivery !== undefined && !hasPassed(deadline, clock)) {
+        return reject(
+          'retries-exhausted',
+          `${failure.reason} on delivery ${lastDelivery.receives}, the last before the dead-letter queue: ${message}`,
+          { ...meta, ...subject },
         );
       }
-      const retry =
-        error instanceof TransientStopError
-          ? error
-          : error instanceof DeadlineExceededError
-            ? new TransientStopError('deadline-exceeded', error.message, { cause: error })
-            : new TransientStopError('unexpected-error', String(error), { cause: error });
-      return finish({ ...context, outcome: 'retry', reason: retry.reason, detail: retry.message });
+      return finish({ ...meta, ...subject, outcome: 'retry', reason: failure.reason, detail: message });
     }
-    return finish({
-      ...context,
-      outcome: recorded.result,
-      replayed: recorded.replayed,
-      ...(recorded.runId !== undefined ? { runId: recorded.runId } : {}),
-      ...(recorded.queued !== undefined ? { queued: recorded.queued } : {}),
-      ...(recorded.detail !== undefined ? { detail: recorded.detail } : {}),
-    });
+
+    const { replayed, detail, runId } = recorded;
+    if (command.kind === 'scope' && recorded.result === 'expanded') {
+      return finish({
+        ...meta,
+        scope: command.target,
+        outcome: 'expanded',
+        replayed,
+        queued: recorded.queued ?? 0,
+        detail: detail ?? '',
+      });
+    }
+    if (command.kind === 'table' && recorded.result !== 'expanded') {
+      return finish({
+        ...meta,
+        target: command.target,
+        outcome: recorded.result,
+        replayed,
+        ...(runId !== undefined ? { runId } : {}),
+        ...(detail !== undefined ? { detail } : {}),
+      });
+    }
+    throw StopError.retry(
+      'unexpected-error',
+      `a ${command.kind} command recorded the result ${recorded.result}, which belongs to the other kind`,
+    );
   };
 
   try {
     return await decide();
   } catch (error) {
     // A fault of our own must not lose the request either: it goes back to its trigger, and says why.
-    return finish({
-      outcome: 'retry',
-      reason: 'unexpected-error',
-      detail: `unexpected error: ${String(error)}`,
-    });
+    return finish({ outcome: 'retry', reason: 'unexpected-error', detail: toStopError(error).message });
   }
 };

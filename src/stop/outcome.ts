@@ -1,3 +1,4 @@
+import type { NotAllowedReason } from '../policy/allow-list.ts';
 import type { ScopeTarget, StopTarget } from '../request/contract.ts';
 
 /** Outcomes that finish a request and are kept in the idempotency record. */
@@ -27,10 +28,11 @@ export type RejectionReason =
   | 'glue-invalid-input'
   | 'glue-access-denied'
   | 'table-not-found'
-  | 'idempotency-key-reused';
+  | 'idempotency-key-reused'
+  | 'retries-exhausted';
 
-/** Why a request was parked as `not-allowed`: it lies outside the stage's allow-list. */
-export type NotAllowedReason = 'catalog-not-allowed' | 'database-not-allowed' | 'table-not-allowed';
+/** Why a request was parked as `not-allowed`: it lies outside the stage's allow-list (the policy's word). */
+export type { NotAllowedReason } from '../policy/allow-list.ts';
 
 /** Why a request will be tried again (SQS redelivery or Lambda's async retries). */
 export type RetryReason =
@@ -59,31 +61,71 @@ export interface RecordedStop {
   readonly detail?: string;
 }
 
-/** The plain-data account of one request: logged once, counted once, published once, returned. */
-export interface StopOutcome {
-  readonly outcome: OutcomeName;
+/** What every outcome says, whatever it is. */
+interface OutcomeBase {
   readonly trigger: Trigger;
-  /** `not-allowed`, `rejected` and `retry` only: a stable code. */
-  readonly reason?: RejectionReason | NotAllowedReason | RetryReason;
-  /** Human-readable detail: which field broke which rule, what Glue said, which run was skipped. */
-  readonly detail?: string;
-  /** One view (exact requests) ... */
-  readonly target?: StopTarget;
-  /** ... or a scope (scope requests). */
-  readonly scope?: ScopeTarget;
-  readonly runId?: string;
-  readonly queued?: number;
   readonly dryRun: boolean;
-  readonly idempotencyKey?: string;
-  readonly parentIdempotencyKey?: string;
   /** True when the outcome was answered from the idempotency store without calling Glue. */
   readonly replayed: boolean;
-  readonly requestedBy?: string;
-  readonly requestReason?: string;
+  readonly durationMs: number;
   readonly messageId?: string;
   readonly eventId?: string;
-  readonly durationMs: number;
+  readonly idempotencyKey?: string;
+  readonly parentIdempotencyKey?: string;
+  readonly requestedBy?: string;
+  readonly requestReason?: string;
 }
+
+/** What the request named: one view (exact requests) or a scope; known once the request could be read. */
+export type Subject =
+  | { readonly target: StopTarget; readonly scope?: never }
+  | { readonly scope: ScopeTarget; readonly target?: never };
+/** A refusal or a retry may come before the request could be read: then it names nothing. */
+export type MaybeSubject = Subject | { readonly target?: never; readonly scope?: never };
+
+/** A stop that is done for one view: stopped, already stopping, not running, skipped or rehearsed. */
+export type TableOutcome = OutcomeBase & {
+  readonly outcome: Exclude<RecordedOutcomeName, 'expanded'>;
+  readonly target: StopTarget;
+  readonly scope?: never;
+  /** The run that was stopped, skipped or would have been stopped, when known. */
+  readonly runId?: string;
+  /** Which run was skipped and why, what Glue said, what a dry run would have stopped. */
+  readonly detail?: string;
+};
+
+/** A scope, expanded into `queued` exact requests. */
+export type ExpandedOutcome = OutcomeBase & {
+  readonly outcome: 'expanded';
+  readonly scope: ScopeTarget;
+  readonly target?: never;
+  readonly queued: number;
+  readonly detail: string;
+};
+
+/** Parked in the dead-letter queue: outside the allow-list. */
+export type NotAllowedOutcome = OutcomeBase &
+  Subject & { readonly outcome: 'not-allowed'; readonly reason: NotAllowedReason; readonly detail: string };
+
+/** Parked in the dead-letter queue: it can never succeed as it is (which field broke which rule, what Glue said). */
+export type RejectedOutcome = OutcomeBase &
+  MaybeSubject & { readonly outcome: 'rejected'; readonly reason: RejectionReason; readonly detail: string };
+
+/** Handed back to its trigger to be delivered again. */
+export type RetryOutcome = OutcomeBase &
+  MaybeSubject & { readonly outcome: 'retry'; readonly reason: RetryReason; readonly detail: string };
+
+/**
+ * The plain-data account of one request: logged once, counted once, published once, returned. Each variant
+ * carries exactly its fields, tagged by `outcome` (the name logs and outcome events use).
+ */
+export type StopOutcome = TableOutcome | ExpandedOutcome | NotAllowedOutcome | RejectedOutcome | RetryOutcome;
+
+/** The reason code of a refusal or a retry; `undefined` for the outcomes that finish a request. */
+export const reasonOf = (
+  outcome: StopOutcome,
+): RejectionReason | NotAllowedReason | RetryReason | undefined =>
+  'reason' in outcome ? outcome.reason : undefined;
 
 const isRecordedOutcome = (value: unknown): value is RecordedOutcomeName =>
   RECORDED_OUTCOMES.some((name) => name === value);

@@ -11,12 +11,10 @@ export interface RefreshStopper {
   stopRefresh(target: StopTarget): Promise<void>;
 }
 
-/** A refresh task run that is STARTING or RUNNING. */
+/** A refresh task run that is STARTING or RUNNING, of the view `target` names. */
 export interface ActiveRun {
   readonly runId: string;
-  readonly catalogId: string;
-  readonly databaseName: string;
-  readonly tableName: string;
+  readonly target: StopTarget;
   readonly status: 'STARTING' | 'RUNNING';
   /** ISO-8601; absent if Glue did not say. */
   readonly startedAt?: string;
@@ -31,7 +29,7 @@ export interface RunLister {
   }): Promise<readonly ActiveRun[]>;
 }
 
-/** Sends exact stop requests to the stop queue. Throws `TransientStopError` if any could not be sent. */
+/** Sends exact stop requests to the stop queue. Throws a `retry` `StopError` if any could not be sent. */
 export interface StopRequestQueue {
   enqueue(requests: readonly TableStopRequest[]): Promise<void>;
 }
@@ -62,11 +60,20 @@ export type StopCommand =
 export type TableStopCommand = Extract<StopCommand, { kind: 'table' }>;
 export type ScopeStopCommand = Extract<StopCommand, { kind: 'scope' }>;
 
+/** A command's result, and whether it came from the idempotency store (a replay) rather than from `work`. */
+export type OnceResult = RecordedStop & { readonly replayed: boolean };
+
 /**
- * Runs a command at most once per idempotency key. Resolves with the recorded result (`replayed` when it
- * came from the store); throws `PermanentStopError` or `TransientStopError`.
+ * Idempotency: runs `work` at most once per `command.idempotencyKey`, records its result, and answers a
+ * repeat from the record. A key reused for another `target` is refused (`rejected`,
+ * `idempotency-key-reused`); a repeat while the first is still running is `retry` (`duplicate-in-progress`);
+ * a store that cannot be reached is `retry` (`idempotency-store-unavailable`): all as `StopError`. Errors
+ * `work` throws pass through unchanged and leave no record, so a later attempt runs it again.
  */
-export type StopExecutor = (command: StopCommand) => Promise<RecordedStop & { readonly replayed: boolean }>;
+export type RunOnce = (
+  command: StopCommand,
+  work: (command: StopCommand) => Promise<RecordedStop>,
+) => Promise<OnceResult>;
 
 /** A refused request, kept whole for an operator to read, fix and redrive. */
 export interface RejectedRequest {

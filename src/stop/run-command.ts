@@ -10,8 +10,7 @@ import { matchesGlob } from '../policy/glob.ts';
 import type { AllowRule } from '../policy/stack-config.ts';
 import { PARENT_KEY_MAX_LENGTH, type TableStopRequest } from '../request/contract.ts';
 import { classifyGlueFailure } from './classify.ts';
-import { DeadlineExceededError } from './deadline.ts';
-import { GlueCallError, PermanentStopError, TransientStopError } from './errors.ts';
+import { GlueCallError, StopError } from './errors.ts';
 import type { RecordedStop } from './outcome.ts';
 import type {
   ActiveRun,
@@ -32,22 +31,19 @@ export interface CommandDependencies {
   readonly now?: () => Date;
 }
 
-/** Turns a failed Glue call that has no terminal meaning into a permanent or transient error. */
-const failureOf = (error: unknown): PermanentStopError | TransientStopError => {
-  if (error instanceof DeadlineExceededError) {
-    return new TransientStopError('deadline-exceeded', error.message, { cause: error });
-  }
+/** Turns a failed Glue call that has no terminal meaning into the `StopError` its classification says. */
+const failureOf = (error: unknown): StopError => {
+  if (error instanceof StopError) return error;
   if (!(error instanceof GlueCallError)) {
-    return new TransientStopError('unexpected-error', `Glue call failed unexpectedly: ${String(error)}`, {
+    return StopError.retry('unexpected-error', `Glue call failed unexpectedly: ${String(error)}`, {
       cause: error,
     });
   }
   const verdict = classifyGlueFailure(error.failure);
-  if (verdict.kind === 'permanent')
-    return new PermanentStopError(verdict.reason, error.message, { cause: error });
-  if (verdict.kind === 'transient')
-    return new TransientStopError(verdict.reason, error.message, { cause: error });
-  return new TransientStopError('glue-unexpected-error', error.message, { cause: error });
+  // A terminal answer to a List call (no such code is listed for it) is not a result: retry.
+  const failure =
+    verdict.kind === 'terminal' ? ({ kind: 'retry', reason: 'glue-unexpected-error' } as const) : verdict;
+  return new StopError(failure, error.message, { cause: error });
 };
 
 const listActive = async (
@@ -136,9 +132,9 @@ export const expandScope = async (
   });
   const byTable = new Map<string, ActiveRun[]>();
   for (const run of active) {
-    if (run.databaseName !== target.DatabaseName) continue;
-    if (!target.TableNames.some((pattern) => matchesGlob(pattern, run.tableName))) continue;
-    byTable.set(run.tableName, [...(byTable.get(run.tableName) ?? []), run]);
+    if (run.target.DatabaseName !== target.DatabaseName) continue;
+    if (!target.TableNames.some((pattern) => matchesGlob(pattern, run.target.TableName))) continue;
+    byTable.set(run.target.TableName, [...(byTable.get(run.target.TableName) ?? []), run]);
   }
   const matched = [...byTable.values()].flatMap((runs) => {
     const run = currentRun(runs);
@@ -149,16 +145,16 @@ export const expandScope = async (
       checkAllowed(deps.allow, command.accountId, {
         CatalogId: target.CatalogId,
         DatabaseName: target.DatabaseName,
-        TableName: run.tableName,
-      }).allowed,
+        TableName: run.target.TableName,
+      }).kind === 'allowed',
   );
   const requests: TableStopRequest[] = allowed
-    .sort((a, b) => a.tableName.localeCompare(b.tableName))
+    .sort((a, b) => a.target.TableName.localeCompare(b.target.TableName))
     .map((run) => {
       const table = {
         CatalogId: target.CatalogId,
         DatabaseName: target.DatabaseName,
-        TableName: run.tableName,
+        TableName: run.target.TableName,
       };
       return {
         ...table,

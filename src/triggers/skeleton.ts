@@ -9,6 +9,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { fieldName, isRecord } from '../request/parse.ts';
+import { ALARM_IGNORED_METRIC } from '../runtime/metrics.ts';
 import type { StopRuntime } from '../runtime/stop-runtime.ts';
 import type { Deadline } from '../stop/deadline.ts';
 import { StopRetryError } from '../stop/errors.ts';
@@ -27,12 +28,11 @@ export type Interpreted =
 
 /** An alarm state change that calls for no stop: done, and said so. */
 export interface AlarmIgnored {
-  readonly ignored: true;
+  /** Tagged like a `StopOutcome`: the alarm trigger answers with one or the other. */
+  readonly outcome: 'alarm-ignored';
   readonly alarmName: string;
   readonly why: string;
 }
-
-export const ALARM_IGNORED_METRIC = 'AlarmIgnored';
 
 /**
  * The event as a whole is not what the trigger delivers (no SQS record list, a record without a message
@@ -83,7 +83,7 @@ export const settle = async (
     const { alarmName, why } = interpreted;
     runtime.logger.info(`alarm ${alarmName} ignored: ${why}`, { alarmName, ...interpreted.ids });
     runtime.metrics.addMetric(ALARM_IGNORED_METRIC, MetricUnit.Count, 1);
-    return { ignored: true, alarmName, why };
+    return { outcome: 'alarm-ignored', alarmName, why };
   }
   const outcome = await handleStopRequest({ ...interpreted.incoming, deadline }, runtime.dependencies);
   if (outcome.outcome === 'retry') throw new StopRetryError(outcome);

@@ -11,25 +11,32 @@ import type { StopOutcome } from '../stop/outcome.ts';
 import { type AlarmIgnored, createAsyncTrigger } from './skeleton.ts';
 import { asyncDelivery, eventTime, type Read } from './stop-event.ts';
 
-export { ALARM_IGNORED_METRIC, type AlarmIgnored } from './skeleton.ts';
+export type { AlarmIgnored } from './skeleton.ts';
 
 /** An alarm state change: a scope request for an alarm going into ALARM, ignored otherwise. */
-export const readAlarm = (event: unknown, costGuards: readonly CostGuard[]): Read => {
+export const readAlarm = (event: unknown, costGuards: readonly CostGuard[], prefix = ''): Read => {
   const alarm = parseAlarmStateChange(event);
-  if (!alarm.ok) {
+  if (alarm.kind === 'invalid') {
     // Not an alarm state change: parked with the fields that are wrong, like any invalid request.
     return {
+      kind: 'request',
       parsed: {
-        ok: false,
-        violations: alarm.violations,
+        kind: 'invalid',
+        violations: alarm.violations.map((v) => ({
+          ...v,
+          field: prefix === '' ? v.field : `${prefix}.${v.field}`,
+        })),
         ...(alarm.eventId ? { eventId: alarm.eventId } : {}),
       },
     };
   }
   const decision = decideOnAlarm(alarm.event, costGuards);
-  if (!decision.act) return { ignored: { alarmName: decision.alarmName, why: decision.why } };
+  if (decision.kind === 'ignore') {
+    return { kind: 'alarm-ignored', alarmName: decision.alarmName, why: decision.why };
+  }
   return {
-    parsed: { ok: true, request: decision.request, eventId: alarm.event.id },
+    kind: 'request',
+    parsed: { kind: 'valid', request: decision.request, eventId: alarm.event.id },
     ...eventTime(alarm.event),
   };
 };

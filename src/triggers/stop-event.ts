@@ -27,8 +27,8 @@ export const eventIdOf = (event: unknown): string | undefined =>
 
 /** What a trigger reads from its event: a request (valid or not), or an alarm that calls for no stop. */
 export type Read =
-  | { readonly parsed: ParsedStopMessage; readonly receivedAt?: string }
-  | { readonly ignored: { readonly alarmName: string; readonly why: string } };
+  | { readonly kind: 'request'; readonly parsed: ParsedStopMessage; readonly receivedAt?: string }
+  | { readonly kind: 'alarm-ignored'; readonly alarmName: string; readonly why: string };
 
 /**
  * What every asynchronous trigger does first: refuse a value too deep to be read safely, keep the event as
@@ -43,9 +43,9 @@ export const asyncDelivery = (
 ): Interpreted => {
   const eventId = eventIdOf(event) ?? context.awsRequestId;
   const reading: Read = valueNestsDeeperThan(event, MAX_NESTING)
-    ? { parsed: { ok: false, violations: [nestingViolation()] } }
+    ? { kind: 'request', parsed: { kind: 'invalid', violations: [nestingViolation()] } }
     : read(event);
-  if ('ignored' in reading) return { kind: 'alarm-ignored', ...reading.ignored, ids: { eventId } };
+  if (reading.kind === 'alarm-ignored') return { ...reading, ids: { eventId } };
   const { parsed, receivedAt } = reading;
   return {
     kind: 'request',
@@ -61,5 +61,9 @@ export const asyncDelivery = (
 
 export const createStopEventHandler = (runtime: StopRuntime) =>
   createAsyncTrigger<StopOutcome>(runtime, (event, context) =>
-    asyncDelivery(event, context, 'eventbridge', (e) => ({ parsed: parseStopEvent(e), ...eventTime(e) })),
+    asyncDelivery(event, context, 'eventbridge', (e) => ({
+      kind: 'request',
+      parsed: parseStopEvent(e),
+      ...eventTime(e),
+    })),
   );

@@ -8,9 +8,9 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { CostGuard } from '../policy/stack-config.ts';
 import { toJsonText } from '../request/json-text.ts';
 import { isRecord } from '../request/parse.ts';
-import { interpretQueueMessage } from '../request/queue-message.ts';
 import { accountIdOf } from '../runtime/lambda-context.ts';
 import type { StopRuntime } from '../runtime/stop-runtime.ts';
+import { interpretQueueMessage } from './queue-message.ts';
 import {
   describeJsonType,
   type Interpreted,
@@ -50,10 +50,23 @@ export const readSqsEvent = (event: unknown): SQSEvent => {
 };
 
 /** One SQS record: its body (which must be a string) read as any message the stop queue accepts. */
+/** The record's receive count when it has reached `maxReceiveCount`: its last delivery before the DLQ. */
+export const lastDeliveryOf = (
+  record: { readonly attributes?: unknown },
+  maxReceiveCount: number | undefined,
+): { lastDelivery?: { receives: number } } => {
+  const attributes = isRecord(record.attributes) ? record.attributes : {};
+  const receives = Number(attributes.ApproximateReceiveCount);
+  return maxReceiveCount !== undefined && Number.isSafeInteger(receives) && receives >= maxReceiveCount
+    ? { lastDelivery: { receives } }
+    : {};
+};
+
 export const interpretRecord = (
   record: SQSRecord,
   accountId: string,
   costGuards: readonly CostGuard[],
+  maxReceiveCount?: number,
 ): Interpreted => {
   const body: unknown = record.body;
   const delivery = { kind: 'sqs', messageId: record.messageId } as const;
@@ -61,7 +74,10 @@ export const interpretRecord = (
     return {
       kind: 'request',
       incoming: {
-        parsed: { ok: false, violations: [{ field: '(body)', rule: 'type', message: 'must be a string' }] },
+        parsed: {
+          kind: 'invalid',
+          violations: [{ field: '(body)', rule: 'type', message: 'must be a string' }],
+        },
         delivery,
         accountId,
         original: toJsonText(body),
@@ -76,7 +92,14 @@ export const interpretRecord = (
   }
   return {
     kind: 'request',
-    incoming: { parsed: message.parsed, delivery, accountId, original: body, ...sentAt(record) },
+    incoming: {
+      parsed: message.parsed,
+      delivery,
+      accountId,
+      original: body,
+      ...sentAt(record),
+      ...lastDeliveryOf(record, maxReceiveCount),
+    },
   };
 };
 
@@ -87,10 +110,12 @@ export const createStopQueueHandler =
       const batch = readSqsEvent(event);
       const accountId = accountIdOf(context);
       const { costGuards } = runtime.config.policy;
+      const maxReceiveCount = runtime.config.stopQueueMaxReceiveCount;
       return processPartialResponse(
         batch,
         // Throwing (a retry) marks the record as a batch item failure: SQS redelivers it later.
-        (record: SQSRecord) => settle(runtime, interpretRecord(record, accountId, costGuards), deadline),
+        (record: SQSRecord) =>
+          settle(runtime, interpretRecord(record, accountId, costGuards, maxReceiveCount), deadline),
         new BatchProcessor(EventType.SQS),
         {
           context,

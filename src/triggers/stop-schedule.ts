@@ -15,9 +15,13 @@ import { asyncDelivery, type Read } from './stop-event.ts';
 export const readSchedulePayload = (payload: unknown, prefix = ''): Read => {
   const result = z.safeParse(schedulePayloadSchema, payload);
   if (!result.success)
-    return { parsed: { ok: false, violations: violationsOf(result.error, payload, prefix) } };
+    return {
+      kind: 'request',
+      parsed: { kind: 'invalid', violations: violationsOf(result.error, payload, prefix) },
+    };
   return {
-    parsed: { ok: true, request: scopeRequestForWindow(result.data), eventId: result.data.executionId },
+    kind: 'request',
+    parsed: { kind: 'valid', request: scopeRequestForWindow(result.data), eventId: result.data.executionId },
     receivedAt: result.data.scheduledTime,
   };
 };

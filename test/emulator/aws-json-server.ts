@@ -56,6 +56,8 @@ export interface AwsJsonRequest {
 
 export interface Exchange {
   answer: Answer;
+  /** Extra delay before this answer only, on top of the service's latency (not for a hang). */
+  delayMs?: number;
   /** Called with the HTTP status (and error code) once the answer is due; not for a reset or a hang. */
   answered(status: number, errorCode: string | undefined): void;
 }
@@ -152,9 +154,9 @@ export async function startAwsJsonServer(
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
-    const { answer, answered } = service.handle(parseRequest(req, raw, service.targetPrefix));
+    const { answer, answered, delayMs = 0 } = service.handle(parseRequest(req, raw, service.targetPrefix));
     if (answer === 'hang') return; // never answered; close() destroys the socket
-    await delay(service.latencyMs());
+    await delay(service.latencyMs() + delayMs);
     if (answer === 'connection-reset') {
       // An RST rather than a FIN, so the client sees ECONNRESET instead of a clean end of stream.
       const socket = res.socket;

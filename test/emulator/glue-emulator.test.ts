@@ -18,7 +18,14 @@ import {
 } from '@aws-sdk/client-glue';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type GlueEmulator, type GlueEmulatorOptions, startGlueEmulator } from './glue-emulator.ts';
+import {
+  type FaultHookCall,
+  type GlueEmulator,
+  type GlueEmulatorOptions,
+  seededFaults,
+  seededUnit,
+  startGlueEmulator,
+} from './glue-emulator.ts';
 import { testClientConfig } from './test-client.ts';
 
 const ACCOUNT = '123456789012';
@@ -835,5 +842,154 @@ describe('glue emulator (driven by @aws-sdk/client-glue)', () => {
       await expect(stop(glue)).rejects.toBeInstanceOf(EntityNotFoundException);
       expect(emu.calls.map((c) => c.fault)).toEqual([undefined]);
     });
+  });
+});
+
+describe('glue emulator: delays, fault hooks and seeded faults', () => {
+  const call = (operation: string, tableName: string, index = 0): FaultHookCall => ({
+    operation,
+    input: { DatabaseName: DB, TableName: tableName },
+    index,
+  });
+
+  it('a delay fault runs the operation on arrival and answers normally, only late', async () => {
+    await withEmulator({}, async (emu) => {
+      const glue = glueClient(emu);
+      const runId = emu.seedRun({ databaseName: DB, tableName: TABLE });
+      emu.injectFault({ operation: STOP, kind: 'delay', delayMs: 300 });
+
+      const t0 = performance.now();
+      const pending = stop(glue);
+      await expect.poll(() => emu.callCount(STOP), { timeout: 2_000, interval: 5 }).toBe(1);
+      expect(emu.getRun(runId)?.status).toBe('STOPPED'); // before the answer
+      const out = await pending;
+
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(280);
+      expect(out.$metadata.httpStatusCode).toBe(200);
+      expect(emu.calls[0]).toMatchObject({ status: 200, fault: 'delay', runId });
+    });
+  });
+
+  it('a delay fault needs delayMs', async () => {
+    await withEmulator({}, async (emu) => {
+      expect(() => emu.injectFault({ kind: 'delay' })).toThrow(/delayMs/);
+      expect(() => emu.injectFault({ kind: 'delay', delayMs: -1 })).toThrow(/delayMs/);
+    });
+  });
+
+  it('calls name the run a Start created or a Stop was accepted for, lost answers included', async () => {
+    await withEmulator({}, async (emu) => {
+      const glue = glueClient(emu);
+      const started = await glue.send(
+        new StartMaterializedViewRefreshTaskRunCommand({
+          CatalogId: undefined,
+          DatabaseName: DB,
+          TableName: TABLE,
+        }),
+      );
+      emu.injectFault({ operation: STOP, kind: 'connection-reset', afterOperation: true });
+      await expect(stop(glue)).rejects.toBeInstanceOf(MaterializedViewRefreshTaskNotRunningException);
+
+      expect(emu.calls.map((c) => [c.operation, c.fault ?? c.errorCode ?? c.status, c.runId])).toEqual([
+        ['StartMaterializedViewRefreshTaskRun', 200, started.MaterializedViewRefreshTaskRunId],
+        [STOP, 'connection-reset', started.MaterializedViewRefreshTaskRunId],
+        [STOP, 'MaterializedViewRefreshTaskNotRunningException', undefined],
+      ]);
+    });
+  });
+
+  it('a fault hook is asked for every call no injected fault matched, with the call index', async () => {
+    const seen: FaultHookCall[] = [];
+    await withEmulator(
+      {
+        faultHook: (c) => {
+          seen.push(c);
+          return c.input.TableName === 'throttled_mv' ? { kind: 'throttle' } : undefined;
+        },
+      },
+      async (emu) => {
+        const glue = glueClient(emu, { maxAttempts: 1, retryStrategy: new ConfiguredRetryStrategy(1, 0) });
+        emu.seedRun({ databaseName: DB, tableName: TABLE });
+        emu.seedRun({ databaseName: DB, tableName: 'throttled_mv' });
+        emu.injectFault({ operation: STOP, kind: 'operation-timeout' });
+
+        await expect(stop(glue)).rejects.toBeInstanceOf(OperationTimeoutException); // injected: hook not asked
+        await expect(stop(glue, 'throttled_mv')).rejects.toBeInstanceOf(ThrottlingException);
+        await stop(glue);
+
+        expect(seen.map((c) => [c.index, c.input.TableName])).toEqual([
+          [1, 'throttled_mv'],
+          [2, TABLE],
+        ]);
+        expect(emu.calls.map((c) => c.fault ?? c.status)).toEqual(['operation-timeout', 'throttle', 200]);
+
+        emu.setFaultHook(undefined);
+        await stop(glue, 'throttled_mv');
+        emu.setFaultHook(() => ({ kind: 'internal-error' }));
+        emu.reset(); // back to the hook from the options
+        emu.seedRun({ databaseName: DB, tableName: 'throttled_mv' });
+        await expect(stop(glue, 'throttled_mv')).rejects.toBeInstanceOf(ThrottlingException);
+      },
+    );
+  });
+
+  it('seededUnit is a pure function of its arguments, spread over [0, 1)', () => {
+    expect(seededUnit(1, 'a', 0)).toBe(seededUnit(1, 'a', 0));
+    expect(seededUnit(1, 'a', 0)).not.toBe(seededUnit(2, 'a', 0));
+    expect(seededUnit(1, 'a', 0)).not.toBe(seededUnit(1, 'a', 1));
+    const draws = Array.from({ length: 10_000 }, (_, i) => seededUnit(42, 'k', i));
+    expect(Math.min(...draws)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...draws)).toBeLessThan(1);
+    const mean = draws.reduce((a, b) => a + b, 0) / draws.length;
+    expect(mean).toBeGreaterThan(0.48);
+    expect(mean).toBeLessThan(0.52);
+  });
+
+  it('seededFaults picks faults at their rates, reproducibly, per key whatever the interleaving', () => {
+    const options = {
+      seed: 7,
+      faults: [
+        { kind: 'throttle', rate: 0.3 },
+        { kind: 'delay', rate: 0.1, delayMs: 50 },
+      ],
+      key: (c: FaultHookCall) => `${c.operation}:${String(c.input.TableName)}`,
+    } as const;
+    const a = seededFaults(options);
+    const b = seededFaults(options);
+    const kinds = (hook: typeof a, order: readonly string[]) =>
+      order.map((table) => `${table}:${hook(call(STOP, table))?.kind ?? '-'}`);
+    // The same calls per table in another interleaving get the same decisions.
+    const first = kinds(a, ['x', 'y', 'x', 'y', 'x', 'y']);
+    const second = kinds(b, ['y', 'y', 'y', 'x', 'x', 'x']);
+    expect([...first].sort()).toEqual([...second].sort());
+
+    const hook = seededFaults({ seed: options.seed, faults: options.faults });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const kind = hook(call(STOP, TABLE, i))?.kind ?? 'none';
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    expect((counts.get('throttle') ?? 0) / 20_000).toBeCloseTo(0.3, 1);
+    expect((counts.get('delay') ?? 0) / 20_000).toBeCloseTo(0.1, 1);
+  });
+
+  it('seededFaults refuses rates outside 0..1, a sum above 1 and a delay without delayMs', () => {
+    expect(() => seededFaults({ seed: 1, faults: [{ kind: 'throttle', rate: 1.5 }] })).toThrow(/0\.\.1/);
+    expect(() =>
+      seededFaults({
+        seed: 1,
+        faults: [
+          { kind: 'throttle', rate: 0.6 },
+          { kind: 'hang', rate: 0.6 },
+        ],
+      }),
+    ).toThrow(/more than 1/);
+    expect(() => seededFaults({ seed: 1, faults: [{ kind: 'delay', rate: 0.1 }] })).toThrow(/delayMs/);
+  });
+
+  it('seededFaults only draws for the operations named', () => {
+    const hook = seededFaults({ seed: 3, faults: [{ kind: 'throttle', rate: 1 }], operations: [STOP] });
+    expect(hook(call('ListMaterializedViewRefreshTaskRuns', TABLE))).toBeUndefined();
+    expect(hook(call(STOP, TABLE))).toEqual({ kind: 'throttle' });
   });
 });

@@ -38,7 +38,8 @@ export type FaultKind =
   | 'operation-timeout' // 400 OperationTimeoutException (a client fault: NOT retried by the SDK)
   | 'connection-reset' // socket reset, no HTTP answer at all
   | 'hang' // never answers; the socket is only destroyed by close()
-  | 'malformed-response'; // 500 with a non-JSON body
+  | 'malformed-response' // 500 with a non-JSON body
+  | 'delay'; // the operation runs on arrival and answers normally, but only after `delayMs`
 
 export interface RateLimitOptions {
   /** Sustained rate (token refill per second). */
@@ -75,6 +76,8 @@ export interface GlueEmulatorOptions {
   rateLimit?: RateLimitOptions;
   /** Return true to answer AccessDeniedException (checked after input validation). */
   deny?: (req: DenyRequest) => boolean;
+  /** Asked for every call that no injected fault matched; see `seededFaults()`. Default: none. */
+  faultHook?: FaultHook;
   /** Clock in epoch milliseconds for run timestamps, lazy transitions and the rate limiter.
    *  Default `Date.now`. */
   now?: () => number;
@@ -136,6 +139,9 @@ export interface CallRecord {
   fault?: FaultKind;
   /** SDK attempt number from the `amz-sdk-request: attempt=N; max=M` header, when present. */
   attempt?: number;
+  /** The run the operation acted on: the run a Start created, or the run a Stop was accepted for
+   *  (also when a fault replaced the answer, `afterOperation` or `delay`). */
+  runId?: string;
 }
 
 export interface FaultSpec {
@@ -149,7 +155,30 @@ export interface FaultSpec {
   /** Run the operation first (state changes happen), then answer with the fault instead of the result:
    *  "the call succeeded but the caller never learned it". Default false: the operation never runs. */
   afterOperation?: boolean;
+  /** `kind: 'delay'` only (required there): how long the answer is held back, in ms. */
+  delayMs?: number;
 }
+
+/** What a fault hook decides for one call. */
+export interface FaultDecision {
+  kind: FaultKind;
+  /** As in `FaultSpec`. Default false. */
+  afterOperation?: boolean;
+  /** `kind: 'delay'` only (required there). */
+  delayMs?: number;
+}
+
+/** A call as a fault hook sees it. */
+export interface FaultHookCall {
+  operation: string;
+  /** The parsed request body. */
+  input: Record<string, unknown>;
+  /** Position of the call in `calls` (0-based). */
+  index: number;
+}
+
+/** Decides a fault per call (or none): the probabilistic counterpart of `injectFault`. */
+export type FaultHook = (call: FaultHookCall) => FaultDecision | undefined;
 
 export interface GlueEmulator {
   /** e.g. `http://127.0.0.1:43123`; use as `endpoint` or `AWS_ENDPOINT_URL_GLUE`. */
@@ -167,6 +196,8 @@ export interface GlueEmulator {
   runsOf(t: TableRef): readonly RunSnapshot[];
   injectFault(f: FaultSpec): void;
   clearFaults(): void;
+  /** Replaces the fault hook (`undefined` removes it); `reset()` restores the one from the options. */
+  setFaultHook(hook: FaultHook | undefined): void;
   setLatency(ms: number): void;
   /** Every request received, in arrival order (faults and rejected requests included). */
   readonly calls: readonly Readonly<CallRecord>[];
@@ -259,7 +290,15 @@ interface FaultEntry {
   remaining: number;
   match?: (input: Record<string, unknown>) => boolean;
   afterOperation: boolean;
+  delayMs?: number;
 }
+
+const checkDelay = (where: string, f: { kind: FaultKind; delayMs?: number | undefined }): void => {
+  if (f.kind !== 'delay') return;
+  if (f.delayMs === undefined || !Number.isFinite(f.delayMs) || f.delayMs < 0) {
+    throw new Error(`${where}: a 'delay' fault needs delayMs >= 0`);
+  }
+};
 
 interface Bucket {
   tokens: number;
@@ -294,6 +333,9 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
   const faults: FaultEntry[] = [];
   const calls: CallRecord[] = [];
   const buckets = new Map<string, Bucket>();
+  let faultHook = options.faultHook;
+  /** Set by Start and Stop when they act on a run; read right after the operation ran. */
+  let actedOn: string | undefined;
 
   // ---- state helpers --------------------------------------------------------------------------------
 
@@ -503,6 +545,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     };
     insertRun(run);
     settle(run, at);
+    actedOn = run.id;
     return { MaterializedViewRefreshTaskRunId: run.id };
   }
 
@@ -529,6 +572,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     run.stopAt = at + stoppingDurationMs;
     run.lastUpdated = at;
     settle(run, at);
+    actedOn = run.id;
     return {};
   }
 
@@ -684,7 +728,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     return awsJsonError(def, message, { Message: message });
   }
 
-  function faultReply(kind: FaultKind): Answer {
+  function faultReply(kind: Exclude<FaultKind, 'delay'>): Answer {
     switch (kind) {
       case 'throttle':
         return errorReply(E.throttling, 'Rate exceeded');
@@ -705,6 +749,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     const handler = handlers[operation];
     if (!handler) return errorReply(E.unknownOperation, `Unknown operation ${operation}.`);
     try {
+      actedOn = undefined;
       return { status: 200, body: handler(input, at) };
     } catch (err) {
       if (err instanceof ApiError) return errorReply(err.def, err.message);
@@ -720,8 +765,9 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     const attempt = /attempt=(\d+)/.exec(String(request.headers['amz-sdk-request'] ?? ''))?.[1];
     if (attempt !== undefined) record.attempt = Number(attempt);
     calls.push(record);
-    const respond = (answer: Answer): Exchange => ({
+    const respond = (answer: Answer, delayMs?: number): Exchange => ({
       answer,
+      ...(delayMs !== undefined ? { delayMs } : {}),
       answered(status, errorCode) {
         record.status = status;
         if (errorCode !== undefined) record.errorCode = errorCode;
@@ -732,14 +778,30 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
       return respond(errorReply(E.unknownOperation, `Unknown operation ${JSON.stringify(target)}.`));
     }
     if (request.bodyError !== undefined) return respond(errorReply(E.serialization, request.bodyError));
-    const fault = takeFault(operation, input);
+    const fault = takeFault(operation, input) ?? hookFault(operation, input, calls.length - 1);
     if (fault) record.fault = fault.kind;
-    if (fault && !fault.afterOperation) return respond(faultReply(fault.kind));
-    const reply = takeToken(operation, at)
-      ? execute(operation, input, at)
-      : errorReply(E.throttling, 'Rate exceeded');
+    if (fault && fault.kind !== 'delay' && !fault.afterOperation) return respond(faultReply(fault.kind));
+    let reply: Reply = errorReply(E.throttling, 'Rate exceeded');
+    if (takeToken(operation, at)) {
+      reply = execute(operation, input, at);
+      if (actedOn !== undefined && reply.status === 200) record.runId = actedOn;
+      actedOn = undefined;
+    }
+    if (!fault) return respond(reply);
+    // delay: the operation has taken effect and its answer is only late.
+    if (fault.kind === 'delay') return respond(reply, fault.delayMs ?? 0);
     // afterOperation: the operation has taken effect, but the caller gets the fault instead of its result.
-    return respond(fault ? faultReply(fault.kind) : reply);
+    return respond(faultReply(fault.kind));
+  }
+
+  function hookFault(
+    operation: string,
+    input: Record<string, unknown>,
+    index: number,
+  ): FaultDecision | undefined {
+    const decision = faultHook?.({ operation, input, index });
+    if (decision) checkDelay('faultHook', decision);
+    return decision;
   }
 
   const server = await startAwsJsonServer(
@@ -827,14 +889,20 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     injectFault(f) {
       const times = f.times ?? 1;
       if (!(times > 0)) throw new Error('injectFault: times must be > 0');
+      checkDelay('injectFault', f);
       const entry: FaultEntry = { kind: f.kind, remaining: times, afterOperation: f.afterOperation ?? false };
       if (f.operation !== undefined) entry.operation = f.operation;
       if (f.match !== undefined) entry.match = f.match;
+      if (f.delayMs !== undefined) entry.delayMs = f.delayMs;
       faults.push(entry);
     },
 
     clearFaults() {
       faults.length = 0;
+    },
+
+    setFaultHook(hook) {
+      faultHook = hook;
     },
 
     setLatency(ms) {
@@ -857,6 +925,7 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
       faults.length = 0;
       calls.length = 0;
       buckets.clear();
+      faultHook = options.faultHook;
       latencyMs = options.latencyMs ?? 0;
       epoch = randomUUID();
     },
@@ -864,5 +933,81 @@ export async function startGlueEmulator(options: GlueEmulatorOptions = {}): Prom
     close() {
       return server.close();
     },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Seeded, probabilistic faults
+// ---------------------------------------------------------------------------------------------------
+
+/** murmur3's 32-bit finalizer: spreads the bits of a 32-bit hash. */
+const fmix32 = (h: number): number => {
+  let x = h >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+};
+
+/**
+ * A number in [0, 1) that depends only on `seed` and `parts`: the same arguments always give the same
+ * number, in any order of calls and in any process (FNV-1a over the parts, then murmur3's finalizer).
+ */
+export function seededUnit(seed: number, ...parts: readonly (string | number)[]): number {
+  let h = 0x811c9dc5 ^ fmix32(seed >>> 0);
+  for (const ch of `${seed}\u0000${parts.join('\u0000')}`) {
+    h = Math.imul(h ^ (ch.codePointAt(0) ?? 0), 0x01000193);
+  }
+  return fmix32(h) / 2 ** 32;
+}
+
+/** One fault a `seededFaults()` hook may pick, with its probability per call. */
+export interface FaultRate extends FaultDecision {
+  /** Probability per call, 0..1; the rates of one hook add up to at most 1. */
+  rate: number;
+}
+
+export interface SeededFaultsOptions {
+  seed: number;
+  faults: readonly FaultRate[];
+  /** Only calls of these operations draw a fault. Default: every operation. */
+  operations?: readonly string[];
+  /**
+   * Calls with the same key draw from one sequence: the n-th call with a key always gets the same
+   * decision, whatever other calls arrived in between. Default: one key for every call (arrival order).
+   */
+  key?: (call: FaultHookCall) => string;
+}
+
+/**
+ * A fault hook that picks each call's fault at random, reproducibly from `seed`: the n-th call with a
+ * given key draws `seededUnit(seed, key, n)` and gets the first fault whose cumulative rate exceeds it.
+ *
+ * @example
+ * startGlueEmulator({ faultHook: seededFaults({ seed: 7, faults: [{ kind: 'throttle', rate: 0.3 }] }) });
+ */
+export function seededFaults(options: SeededFaultsOptions): FaultHook {
+  let total = 0;
+  for (const fault of options.faults) {
+    if (!(fault.rate >= 0 && fault.rate <= 1)) {
+      throw new Error(`seededFaults: rate must be in 0..1, got ${fault.rate}`);
+    }
+    checkDelay('seededFaults', fault);
+    total += fault.rate;
+  }
+  if (total > 1 + 1e-9) throw new Error(`seededFaults: the rates add up to ${total}, more than 1`);
+  const operations = options.operations === undefined ? undefined : new Set(options.operations);
+  const drawn = new Map<string, number>();
+  return (call) => {
+    if (operations && !operations.has(call.operation)) return undefined;
+    const key = options.key?.(call) ?? '';
+    const n = drawn.get(key) ?? 0;
+    drawn.set(key, n + 1);
+    const u = seededUnit(options.seed, key, n);
+    let cumulative = 0;
+    for (const { rate, ...decision } of options.faults) {
+      cumulative += rate;
+      if (u < cumulative) return decision;
+    }
+    return undefined;
   };
 }

@@ -79,7 +79,7 @@ describe('cost guards', () => {
       lambdaContext(),
     );
 
-    expect(result).toMatchObject({ ignored: true, alarmName: 'sales-glue-dpu-spend' });
+    expect(result).toMatchObject({ outcome: 'alarm-ignored', alarmName: 'sales-glue-dpu-spend' });
     expect('why' in result ? result.why : '').toContain(why);
     expect(h.local.glue.callCount()).toBe(0);
   });
@@ -104,7 +104,10 @@ describe('cost guards', () => {
       lambdaContext(),
     );
 
-    expect(result).toMatchObject({ ignored: true, why: 'no cost guard is configured for this alarm' });
+    expect(result).toMatchObject({
+      outcome: 'alarm-ignored',
+      why: 'no cost guard is configured for this alarm',
+    });
     expect(h.local.glue.callCount()).toBe(0);
   });
 

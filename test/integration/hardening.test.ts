@@ -4,6 +4,7 @@
  * are, and events that are garbage as a whole. Over the real trigger code, the Glue emulator, dynalite
  * and fauxqs.
  */
+
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -17,6 +18,7 @@ import { schedulePayloadTemplate } from '../../src/policy/schedule-payload.ts';
 import { type CallSettings, FINISH_RESERVE_MS, SDK_CALL_SETTINGS } from '../../src/runtime/budget.ts';
 import { clientConfig } from '../../src/runtime/clients.ts';
 import { StopRetryError } from '../../src/stop/errors.ts';
+import { reasonOf } from '../../src/stop/outcome.ts';
 import { InvalidTriggerEventError } from '../../src/triggers/skeleton.ts';
 import { alarmStateChange, scheduleDelivery, sqsEvent, sqsRecord, stopEvent } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
@@ -189,7 +191,7 @@ describe('an invocation that runs out of time', () => {
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
       records.map((r) => r.messageId).sort(),
     );
-    expect(h.outcomes.map((o) => o.reason)).toEqual(['deadline-exceeded', 'deadline-exceeded']);
+    expect(h.outcomes.map(reasonOf)).toEqual(['deadline-exceeded', 'deadline-exceeded']);
     expect(h.local.glue.calls).toEqual([]);
     expect(await h.takeDeadLetters()).toEqual([]);
   });
@@ -205,6 +207,32 @@ describe('an invocation that runs out of time', () => {
 
     expect(error).toBeInstanceOf(StopRetryError);
     expect(ms).toBeLessThan(remainingMs);
+  });
+});
+
+describe('the last delivery the stop queue makes', () => {
+  it('parks a request Glue still throttles on its maxReceiveCount-th receive, with reason retries-exhausted', async () => {
+    h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+    h.local.glue.injectFault({ operation: STOP, kind: 'throttle', times: Number.POSITIVE_INFINITY });
+    const handler = h.handlers({ config: { stopQueueMaxReceiveCount: 5 } }).queueHandler;
+    const record = (receives: number) =>
+      sqsRecord(
+        { DatabaseName: 'sales', TableName: 'daily_mv', IdempotencyKey: 'exhausted-1' },
+        {
+          attributes: { ApproximateReceiveCount: String(receives) },
+        },
+      );
+
+    const fourth = await handler(sqsEvent(record(4)), lambdaContext());
+    const fifth = await handler(sqsEvent(record(5)), lambdaContext());
+
+    expect(fourth.batchItemFailures).toHaveLength(1);
+    expect(fifth.batchItemFailures).toEqual([]);
+    const [parked] = await h.takeDeadLetters();
+    expect(parked?.MessageAttributes?.[PARKED_ATTRIBUTES.reason]?.StringValue).toBe('retries-exhausted');
+    expect(parked?.MessageAttributes?.[PARKED_ATTRIBUTES.detail]?.StringValue).toMatch(
+      /^glue-throttled on delivery 5, the last before the dead-letter queue/,
+    );
   });
 });
 
@@ -246,7 +274,7 @@ describe('inputs that cannot be parked as they are', () => {
     const [parked] = await h.takeDeadLetters();
     expect(parked?.MessageAttributes?.[PARKED_ATTRIBUTES.reason]?.StringValue).toBe('invalid-request');
     const restored = restoreParkedBody(parked?.Body ?? '', parked?.MessageAttributes);
-    expect(restored.complete && JSON.parse(restored.original)).toEqual(event);
+    expect(restored.kind === 'complete' && JSON.parse(restored.original)).toEqual(event);
   });
 
   it('refuses an event nested deeper than 64 levels before reading it, and parks it whole', async () => {
@@ -305,11 +333,11 @@ describe('inputs that cannot be parked as they are', () => {
     const [parked] = await h.takeDeadLetters();
     const restored = restoreParkedBody(parked?.Body ?? '', parked?.MessageAttributes);
     expect(restored).toMatchObject({
-      complete: false,
+      kind: 'truncated',
       bytes: Buffer.byteLength(body),
       sha256: createHash('sha256').update(body).digest('hex'),
     });
-    expect(!restored.complete && body.startsWith(restored.prefix)).toBe(true);
+    expect(restored.kind === 'truncated' && body.startsWith(restored.prefix)).toBe(true);
     expect(h.outcomes).toMatchObject([{ outcome: 'rejected', reason: 'invalid-request' }]);
   });
 });

@@ -4,6 +4,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FINISH_RESERVE_MS } from '../../src/runtime/budget.ts';
 import { createAwsClients } from '../../src/runtime/clients.ts';
+import { reasonOf } from '../../src/stop/outcome.ts';
 import { sqsEvent, sqsRecord, stopEvent } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
@@ -113,7 +114,7 @@ describe('idempotency over a real local DynamoDB', () => {
 
     expect(h.local.glue.callCount(STOP)).toBe(1);
     expect([...a.batchItemFailures, ...b.batchItemFailures]).toEqual([{ itemIdentifier: record.messageId }]);
-    expect(h.outcomes.map((o) => `${o.outcome}:${o.reason ?? ''}`).sort()).toEqual([
+    expect(h.outcomes.map((o) => `${o.outcome}:${reasonOf(o) ?? ''}`).sort()).toEqual([
       'retry:duplicate-in-progress',
       'stop-requested:',
     ]);
@@ -151,7 +152,7 @@ describe('idempotency over a real local DynamoDB', () => {
       const redrive = await h.queueHandler(sqsEvent(sqsRecord(parked?.Body ?? '')), lambdaContext()); // ...and redrives
 
       expect(redrive.batchItemFailures).toEqual([]);
-      expect(h.outcomes.map((o) => `${o.outcome}:${o.reason ?? ''}`)).toEqual([
+      expect(h.outcomes.map((o) => `${o.outcome}:${reasonOf(o) ?? ''}`)).toEqual([
         'rejected:glue-access-denied',
         'stop-requested:',
       ]);

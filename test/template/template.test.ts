@@ -1,16 +1,24 @@
 /**
  * The packaged CloudFormation template, checked property by property (the S3 key carries a timestamp,
- * so no whole-file snapshot). `beforeAll` builds the bundles and runs `osls package` for the `ci` stage
+ * so no whole-file snapshot; equivalence.test.ts compares it with a baseline as a whole). `beforeAll`
+ * gets the bundles built and `osls package` run, once per test run (`packagedStacks`), for the `ci` stage
  * (the params under `params.ci` in serverless.yml, and config/ci.json) and for `dev` (the default params,
- * and config/default.json since there is no config/dev.json).
+ * and config/default.json since there is no config/dev.json). The last part unit-tests deploy/.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OUTCOME_METRICS, REPLAYED_METRIC } from '../../src/adapters/outcome-reporter.ts';
+import { alarmEmailResources } from '../../deploy/alarm-email.ts';
+import { ruleDimensionsFor } from '../../deploy/alarms.ts';
+import { dashboardBodyObject } from '../../deploy/dashboard.ts';
+import { FUNCTIONS as DEPLOY_FUNCTIONS } from '../../deploy/functions.ts';
+import { checkedGlueResourceArns, glueResourceArns as deployGlueArns } from '../../deploy/glue-resources.ts';
+import { visibilityTimeoutFor } from '../../deploy/queue-settings.ts';
+import * as stageConfig from '../../deploy/stage-config.ts';
+import * as triggers from '../../deploy/triggers.ts';
+import { lambdaFunctions } from '../../scripts/build.ts';
 import { schedulePayloadTemplate } from '../../src/policy/schedule-payload.ts';
 import {
   type MaintenanceWindow,
@@ -20,17 +28,17 @@ import {
 } from '../../src/policy/stack-config.ts';
 import { REQUIRED_FUNCTION_TIMEOUT_SECONDS } from '../../src/runtime/budget.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
+import * as metricNames from '../../src/runtime/metrics.ts';
 import {
   actionsOf,
   asArray,
-  buildBundles,
   getAtt,
   identityStatements,
   isObject,
   type Json,
   type JsonObject,
   type PackagedStack,
-  packageStack,
+  packagedStacks,
   projectRoot,
   type Resource,
   ref,
@@ -51,6 +59,7 @@ const FUNCTIONS = [
     role: 'StopFromQueueRole',
     dir: 'stop-from-queue',
     glueActions: [STOP_ACTION, LIST_ACTION],
+    trigger: 'sqs',
   },
   {
     name: 'stopFromEvent',
@@ -58,6 +67,7 @@ const FUNCTIONS = [
     role: 'StopFromEventRole',
     dir: 'stop-from-event',
     glueActions: [STOP_ACTION, LIST_ACTION],
+    trigger: 'eventbridge',
   },
   {
     name: 'stopFromAlarm',
@@ -66,13 +76,16 @@ const FUNCTIONS = [
     dir: 'stop-from-alarm',
     // It only expands a cost guard's scope into requests on the stop queue.
     glueActions: [LIST_ACTION],
+    trigger: 'alarm',
   },
   {
     name: 'stopFromSchedule',
     logicalId: 'StopFromScheduleLambdaFunction',
     role: 'StopFromScheduleRole',
     dir: 'stop-from-schedule',
-    glueActions: [STOP_ACTION, LIST_ACTION],
+    // Like stopFromAlarm: a window's scope is listed, then queued one request per view.
+    glueActions: [LIST_ACTION],
+    trigger: 'schedule',
   },
 ] as const;
 
@@ -123,10 +136,7 @@ let dev: PackagedStack;
 let t: Template;
 
 beforeAll(async () => {
-  await buildBundles();
-  // One after the other: two osls runs in one project folder trip over each other's state files.
-  ci = await packageStack('ci');
-  dev = await packageStack('dev');
+  ({ ci, dev } = await packagedStacks());
   t = ci.template;
 }, 180_000);
 
@@ -256,6 +266,10 @@ describe('functions', () => {
       POWERTOOLS_SERVICE_NAME: 'glue-mv-stop',
       POWERTOOLS_METRICS_NAMESPACE: 'GlueMvStop',
       POWERTOOLS_LOG_LEVEL: CI.logLevel,
+      // Only the queue function reads the redrive policy's count (its last receive parks with a reason).
+      ...(logicalId === 'StopFromQueueLambdaFunction'
+        ? { STOP_QUEUE_MAX_RECEIVE_COUNT: String(CI.maxReceiveCount) }
+        : {}),
     });
     expect(JSON.parse(String(variables.STOP_POLICY))).toEqual(runtimePolicyOf(CI_CONFIG));
   });
@@ -291,6 +305,23 @@ describe('functions', () => {
         .map(([id]) => id)
         .sort(),
     ).toEqual([...FUNCTIONS.map(({ role }) => role), ...scheduleRoles].sort());
+  });
+
+  it("deploy/functions.ts lists every function, with the trigger its handler's runtime has", () => {
+    expect(
+      resourcesOfType(t, 'AWS::Lambda::Function')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(FUNCTIONS.map(({ logicalId }) => logicalId).sort());
+    expect(DEPLOY_FUNCTIONS.map(({ name, trigger }) => ({ name, trigger }))).toEqual(
+      FUNCTIONS.map(({ name, trigger }) => ({ name, trigger })),
+    );
+    for (const { name, trigger } of DEPLOY_FUNCTIONS) {
+      const entry = lambdaFunctions.find((fn) => fn.name === name)?.entry ?? `no handler for ${name}`;
+      expect(readFileSync(path.join(projectRoot, entry), 'utf8'), entry).toContain(
+        `createStopRuntime({ trigger: '${trigger}' })`,
+      );
+    }
   });
 
   it.each(FUNCTIONS)('$name zip holds only its bundle, without source maps', ({ name, dir }) => {
@@ -695,6 +726,33 @@ describe('alarms', () => {
     expect(alarm.Properties.Dimensions).toEqual([{ Name: 'RuleName', Value: ref('StopEventRule') }]);
   });
 
+  it('watch outcome events that could not be published, summed over every function', () => {
+    const alarm = resourceOf(t, 'OutcomeEventsFailedAlarm', 'AWS::CloudWatch::Alarm').Properties;
+    const metrics = asArray(alarm.Metrics).filter(isObject);
+    const watched = metrics.filter((metric) => isObject(metric.MetricStat));
+    // The dimension set Powertools writes: service plus the function's default dimension trigger.
+    expect(watched.map((metric) => (metric.MetricStat as JsonObject).Metric)).toEqual(
+      FUNCTIONS.map(({ trigger }) => ({
+        Namespace: 'GlueMvStop',
+        MetricName: metricNames.OUTCOME_EVENTS_FAILED_METRIC,
+        Dimensions: [
+          { Name: 'service', Value: 'glue-mv-stop' },
+          { Name: 'trigger', Value: trigger },
+        ],
+      })),
+    );
+    expect(watched.map((metric) => metric.ReturnData)).toEqual(FUNCTIONS.map(() => false));
+    expect(metrics.filter((metric) => metric.ReturnData === true)).toEqual([
+      expect.objectContaining({ Expression: `SUM([${watched.map((metric) => metric.Id).join(', ')}])` }),
+    ]);
+    expect(alarm).toMatchObject({
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('all notify the alarm topic, which is encrypted with a key CloudWatch may use', () => {
     for (const alarm of alarms(t)) {
       expect(alarm.Properties.AlarmActions).toEqual([ref('AlarmTopic')]);
@@ -758,10 +816,42 @@ describe('dashboard', () => {
   });
 
   it('graphs every metric the code counts', () => {
-    const names = new Set(metricsOf(bodyOf(t).widgets).map((metric) => metric[1]));
-    for (const metric of [...Object.values(OUTCOME_METRICS), REPLAYED_METRIC])
-      expect(names).toContain(metric);
+    // What the code counts: every `addMetric(NAME...)` in src/ names a constant of src/runtime/metrics.ts.
+    const counted = readdirSync(path.join(projectRoot, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) => [
+        ...readFileSync(path.join(projectRoot, 'src', file), 'utf8').matchAll(/\.addMetric\(\s*([^,\s[]+)/g),
+      ])
+      .map((match) => match[1] ?? '');
+    expect(counted.length).toBeGreaterThan(0);
+    const exported: Record<string, unknown> = metricNames;
+    for (const constant of new Set(counted)) {
+      expect(Object.keys(exported), `addMetric(${constant}…) in src/`).toContain(constant);
+      const value = exported[constant];
+      const names = typeof value === 'string' ? [value] : Object.values(value as Record<string, string>);
+      for (const name of names) expect(metricNames.ALL_METRICS).toContain(name);
+    }
+    const graphed = new Set(metricsOf(bodyOf(t).widgets).map((metric) => metric[1]));
+    for (const metric of metricNames.ALL_METRICS) expect(graphed).toContain(metric);
   });
+
+  it.each([metricNames.OUTCOME_EVENTS_FAILED_METRIC, metricNames.ALARM_IGNORED_METRIC])(
+    'graphs %s for every function, in a panel of its own',
+    (metric) => {
+      const panel = bodyOf(t).widgets.find((widget) => widget.properties.title?.includes(`(${metric})`));
+      expect(panel?.properties.metrics).toEqual(
+        FUNCTIONS.map(({ name, trigger }) => [
+          'GlueMvStop',
+          metric,
+          'service',
+          'glue-mv-stop',
+          'trigger',
+          trigger,
+          { label: name },
+        ]),
+      );
+    },
+  );
 
   it('graphs dead-letter queue depth, stop-queue age and the errors of every function', () => {
     const metrics = metricsOf(bodyOf(t).widgets).map((metric) => metric.slice(0, 4));
@@ -882,11 +972,14 @@ describe('IAM: least privilege per function', () => {
     expect(actions.sort()).toEqual([...glueActions].sort());
   });
 
-  it('stopFromAlarm cannot stop anything: it only lists runs to expand a scope', () => {
-    const actions = statementsOfRole(t, 'StopFromAlarmRole').flatMap(actionsOf);
-    expect(actions).toContain(LIST_ACTION);
-    expect(actions).not.toContain(STOP_ACTION);
-  });
+  it.each(['StopFromAlarmRole', 'StopFromScheduleRole'])(
+    '%s cannot stop anything: it only lists runs to expand a scope',
+    (role) => {
+      const actions = statementsOfRole(t, role).flatMap(actionsOf);
+      expect(actions).toContain(LIST_ACTION);
+      expect(actions).not.toContain(STOP_ACTION);
+    },
+  );
 
   it.each(FUNCTIONS)(
     '$name reaches Glue only by the ARNs of the allow rules, a foreign catalog included',
@@ -942,44 +1035,14 @@ describe('outputs', () => {
   });
 });
 
-describe('deploy/ variable resolvers', () => {
-  const require = createRequire(import.meta.url);
-  type FnSub = { 'Fn::Sub': string };
-  const stageConfig = require('../../deploy/stage-config.cjs') as {
-    ENVIRONMENT_BUDGET_BYTES: number;
-    configFileFor: (stage: unknown, dir?: string) => string;
-    loadConfigFile: (file: string) => { file: string; config: StackConfig };
-    stopPolicyOf: (config: StackConfig) => string;
-    glueRatePerInstance: (requestsPerSecond: unknown, maximumConcurrency: unknown) => string;
-    estimateValueBytes: (value: unknown, context?: object) => number;
-    checkEnvironmentSize: (
-      environments: Record<string, Record<string, unknown>>,
-      options: { configFile: string; budget?: number; resources?: object; region?: string },
-    ) => number;
+describe('deploy/', () => {
+  const SETTINGS = {
+    service: 'svc',
+    stage: 'test',
+    eventBusName: 'default',
+    retryAttempts: 3,
+    maximumEventAgeSeconds: 600,
   };
-  const glue = require('../../deploy/glue-resources.cjs') as {
-    glueResourceArns: (allow: unknown) => FnSub[];
-    checkedGlueResourceArns: (allow: unknown, options?: { configFile?: string; budget?: number }) => FnSub[];
-  };
-  const triggers = require('../../deploy/triggers.cjs') as {
-    alarmRuleResources: (config: StackConfig, settings: object) => Record<string, Resource>;
-    scheduleResources: (config: StackConfig, settings: object) => Record<string, Resource>;
-    windowLogicalIds: (names: string[]) => Map<string, string>;
-    deadLetterQueueStatementsFor: (config: StackConfig) => Statement[];
-    stopEventRuleDimensionsFor: (bus: unknown) => Json[];
-  };
-  const dashboard = require('../../deploy/dashboard.cjs') as {
-    dashboardBodyObject: (settings: { namespace: string; service: string; costGuardAlarms?: string[] }) => {
-      widgets: { type: string }[];
-    };
-  };
-  const queue = require('../../deploy/queue-settings.cjs') as {
-    visibilityTimeoutFor: (settings: { functionTimeout: unknown; maximumBatchingWindow: unknown }) => number;
-  };
-  const email = require('../../deploy/alarm-email.cjs') as {
-    alarmEmailResources: (value: unknown) => object;
-  };
-  const SETTINGS = { service: 'svc', stage: 'test', retryAttempts: 3, maximumEventAgeSeconds: 600 };
 
   /** A configuration file in a temporary folder. */
   const configFile = async (content: unknown): Promise<string> => {
@@ -989,7 +1052,7 @@ describe('deploy/ variable resolvers', () => {
     return file;
   };
 
-  describe('stage-config.cjs', () => {
+  describe('stage-config.ts', () => {
     it('reads config/<stage>.json, or config/default.json when the stage has none', () => {
       expect(path.relative(projectRoot, stageConfig.configFileFor('ci'))).toBe(
         path.join('config', 'ci.json'),
@@ -1089,18 +1152,16 @@ describe('deploy/ variable resolvers', () => {
     });
   });
 
-  describe('glue-resources.cjs', () => {
+  describe('glue-resources.ts', () => {
     it('one catalog, database and table ARN per rule and pattern, de-duplicated', () => {
       const own = `${GLUE_ARN_PREFIX}:${THIS_ACCOUNT}`;
       const other = `${GLUE_ARN_PREFIX}:111122223333`;
       expect(
-        glue
-          .glueResourceArns([
-            { database: 'sales', tables: ['daily_*', 'weekly_?'] },
-            { database: 'sales', tables: ['daily_*'] },
-            { catalogId: '111122223333', database: 'hr_*', tables: ['*'] },
-          ])
-          .map((arn) => arn['Fn::Sub']),
+        deployGlueArns([
+          { database: 'sales', tables: ['daily_*', 'weekly_?'] },
+          { database: 'sales', tables: ['daily_*'] },
+          { catalogId: '111122223333', database: 'hr_*', tables: ['*'] },
+        ]).map((arn) => arn['Fn::Sub']),
       ).toEqual([
         `${own}:catalog`,
         `${other}:catalog`,
@@ -1113,21 +1174,24 @@ describe('deploy/ variable resolvers', () => {
     });
 
     it('refuses an empty allow-list', () => {
-      expect(() => glue.glueResourceArns([])).toThrow(/allows no database/);
+      expect(() => deployGlueArns([])).toThrow(/allows no database/);
     });
 
     it("fails, naming the file, when the ARNs would not fit a role's inline policy", () => {
       const tables = Array.from({ length: 150 }, (_, i) => `a_rather_long_materialized_view_name_${i}`);
       expect(() =>
-        glue.checkedGlueResourceArns([{ database: 'sales', tables }], { configFile: 'config/prod.json' }),
+        checkedGlueResourceArns([{ database: 'sales', tables }], { configFile: 'config/prod.json' }),
       ).toThrow(/^config\/prod\.json: the allow rules expand to 152 Glue ARNs/);
-      expect(glue.checkedGlueResourceArns(CI_CONFIG.allow)).toHaveLength(8);
+      expect(checkedGlueResourceArns(CI_CONFIG.allow)).toHaveLength(8);
     });
   });
 
-  describe('triggers.cjs', () => {
+  describe('triggers.ts', () => {
     it('nothing without cost guards or enabled windows', () => {
-      expect(triggers.alarmRuleResources(DEFAULT_CONFIG, SETTINGS)).toEqual({});
+      expect(Object.keys(triggers.ruleResources(DEFAULT_CONFIG, SETTINGS))).toEqual([
+        'StopEventRule',
+        'StopEventRuleInvokePermission',
+      ]);
       const disabled = parseStackConfig({
         allow: [{ database: 'sales' }],
         maintenanceWindows: [
@@ -1143,18 +1207,22 @@ describe('deploy/ variable resolvers', () => {
         allow: [{ database: 'sales' }],
         costGuards: [{ alarmName: 'a', scope: { database: 'sales' } }],
       });
-      const rule = triggers.alarmRuleResources(config, SETTINGS).StopAlarmRule;
+      const rule = triggers.ruleResources(config, SETTINGS).StopAlarmRule;
       expect(rule?.Properties.EventPattern).toMatchObject({ detail: { alarmName: ['a'] } });
       expect(rule?.Properties.Name).toBe('svc-test-cost-guard-alarms');
     });
 
     it('refuses retry settings EventBridge and Scheduler would refuse', () => {
-      expect(() => triggers.alarmRuleResources(CI_CONFIG, { ...SETTINGS, retryAttempts: 186 })).toThrow(
+      expect(() => triggers.ruleResources(CI_CONFIG, { ...SETTINGS, retryAttempts: 186 })).toThrow(
         /eventRetryAttempts/,
       );
       expect(() =>
         triggers.scheduleResources(CI_CONFIG, { ...SETTINGS, maximumEventAgeSeconds: 59 }),
       ).toThrow(/eventMaximumAgeSeconds/);
+      // The same param is the functions' maximumEventAge, which Lambda limits to 6 hours.
+      expect(() =>
+        triggers.ruleResources(CI_CONFIG, { ...SETTINGS, maximumEventAgeSeconds: 21_601 }),
+      ).toThrow(/eventMaximumAgeSeconds must be 60–21600/);
     });
 
     it('gives windows distinct logical IDs, even when their names differ only in punctuation', () => {
@@ -1184,30 +1252,31 @@ describe('deploy/ variable resolvers', () => {
     });
 
     it('identifies a rule of a custom bus by bus and rule name', () => {
-      expect(triggers.stopEventRuleDimensionsFor('default')).toEqual([
+      expect(ruleDimensionsFor('default', 'StopEventRule')).toEqual([
         { Name: 'RuleName', Value: ref('StopEventRule') },
       ]);
-      expect(triggers.stopEventRuleDimensionsFor('orders')).toEqual([
+      expect(ruleDimensionsFor('orders', 'StopEventRule')).toEqual([
         { Name: 'EventBusName', Value: 'orders' },
         { Name: 'RuleName', Value: ref('StopEventRule') },
       ]);
     });
   });
 
-  it('dashboard.cjs: no alarm widget without cost guards', () => {
-    const body = dashboard.dashboardBodyObject({ namespace: 'N', service: 's' });
+  it('dashboard.ts: no alarm widget without cost guards', () => {
+    const body = dashboardBodyObject({ namespace: 'N', service: 's' });
     expect(body.widgets.map((widget) => widget.type)).not.toContain('alarm');
-    expect(body.widgets.filter((widget) => widget.type === 'metric')).toHaveLength(7);
+    // 4 outcome graphs; dead-letter queue, stop queue age, errors; outcome events failed, alarms ignored.
+    expect(body.widgets.filter((widget) => widget.type === 'metric')).toHaveLength(9);
   });
 
   it('visibility timeout is 6 x function timeout + batching window', () => {
-    expect(queue.visibilityTimeoutFor({ functionTimeout: 30, maximumBatchingWindow: 1 })).toBe(181);
-    expect(() => queue.visibilityTimeoutFor({ functionTimeout: 'x', maximumBatchingWindow: 1 })).toThrow();
+    expect(visibilityTimeoutFor({ functionTimeout: 30, maximumBatchingWindow: 1 })).toBe(181);
+    expect(() => visibilityTimeoutFor({ functionTimeout: 'x', maximumBatchingWindow: 1 })).toThrow();
   });
 
   it('alarm e-mail: nothing when empty, refuses what is not an address', () => {
-    expect(email.alarmEmailResources('')).toEqual({});
-    expect(email.alarmEmailResources(undefined)).toEqual({});
-    expect(() => email.alarmEmailResources('not-an-address')).toThrow(/alarmEmail/);
+    expect(alarmEmailResources('')).toEqual({});
+    expect(alarmEmailResources(undefined)).toEqual({});
+    expect(() => alarmEmailResources('not-an-address')).toThrow(/alarmEmail/);
   });
 });

@@ -12,6 +12,7 @@ import {
   InternalException,
   PutEventsCommand,
   type PutEventsCommandInput,
+  type PutEventsRequestEntry,
   type PutEventsResponse,
 } from '@aws-sdk/client-eventbridge';
 import {
@@ -46,13 +47,14 @@ import {
   parkedMessageAttributes,
 } from '../../src/adapters/dead-letter-parker.ts';
 import { createGlueRefreshRuns, toGlueFailure } from '../../src/adapters/glue-refresh-runs.ts';
-import { createIdempotentStop } from '../../src/adapters/idempotent-stop.ts';
+import { createIdempotency } from '../../src/adapters/idempotency.ts';
 import {
   createOutcomeEventPublisher,
   OUTCOME_EVENT_DETAIL_TYPE,
   OUTCOME_EVENT_SOURCE,
   OutcomePublishError,
   outcomeEventDetail,
+  putEventsCalls,
 } from '../../src/adapters/outcome-events.ts';
 import {
   createOutcomeReporter,
@@ -64,8 +66,7 @@ import { createStopRequestQueue } from '../../src/adapters/stop-request-queue.ts
 import type { TableStopRequest } from '../../src/request/contract.ts';
 import { describeViolations, parseStopMessageBody } from '../../src/request/parse.ts';
 import { classifyGlueFailure } from '../../src/stop/classify.ts';
-import { DeadlineExceededError } from '../../src/stop/deadline.ts';
-import { GlueCallError, PermanentStopError, TransientStopError } from '../../src/stop/errors.ts';
+import { GlueCallError, StopError } from '../../src/stop/errors.ts';
 import { OUTCOMES, type StopOutcome } from '../../src/stop/outcome.ts';
 import type {
   ActiveRun,
@@ -75,7 +76,7 @@ import type {
   StopCommand,
   StopRequestQueue,
 } from '../../src/stop/ports.ts';
-import type { CommandDependencies } from '../../src/stop/run-command.ts';
+import { type CommandDependencies, runStopCommand } from '../../src/stop/run-command.ts';
 import {
   activeRun,
   FUNCTION_ACCOUNT_ID,
@@ -149,37 +150,37 @@ describe('Glue adapter: stopRefresh (StopMaterializedViewRefreshTaskRun)', () =>
       'InvalidInputException',
       () => new InvalidInputException({ message: 'bad name', ...answered(400) }),
       400,
-      { kind: 'permanent', reason: 'glue-invalid-input' },
+      { kind: 'rejected', reason: 'glue-invalid-input' },
     ],
     [
       'AccessDeniedException',
       () => new AccessDeniedException({ message: 'denied', ...answered(400) }),
       400,
-      { kind: 'permanent', reason: 'glue-access-denied' },
+      { kind: 'rejected', reason: 'glue-access-denied' },
     ],
     [
       'EntityNotFoundException',
       () => new EntityNotFoundException({ message: 'no such table', ...answered(400) }),
       400,
-      { kind: 'permanent', reason: 'table-not-found' },
+      { kind: 'rejected', reason: 'table-not-found' },
     ],
     [
       'ThrottlingException',
       () => new ThrottlingException({ message: 'slow down', ...answered(400) }),
       400,
-      { kind: 'transient', reason: 'glue-throttled' },
+      { kind: 'retry', reason: 'glue-throttled' },
     ],
     [
       'OperationTimeoutException',
       () => new OperationTimeoutException({ message: 'timed out', ...answered(400) }),
       400,
-      { kind: 'transient', reason: 'glue-operation-timeout' },
+      { kind: 'retry', reason: 'glue-operation-timeout' },
     ],
     [
       'InternalServiceException',
       () => new InternalServiceException({ message: 'oops', ...answered(500) }),
       500,
-      { kind: 'transient', reason: 'glue-server-error' },
+      { kind: 'retry', reason: 'glue-server-error' },
     ],
   ] as const)(
     'turns %s into a GlueCallError with that code and status',
@@ -209,7 +210,7 @@ describe('Glue adapter: stopRefresh (StopMaterializedViewRefreshTaskRun)', () =>
     expect(error.failure).toStrictEqual({ code: 'ECONNRESET', message: 'socket hang up' });
     expect(error.cause).toBe(reset);
     expect(classifyGlueFailure(error.failure)).toEqual({
-      kind: 'transient',
+      kind: 'retry',
       reason: 'network-error',
     });
   });
@@ -300,7 +301,7 @@ describe('Glue adapter: activeRuns (ListMaterializedViewRefreshTaskRuns)', () =>
       DatabaseName: 'sales',
     });
 
-    expect(active.map((run) => run.tableName)).toEqual(['a_mv', 'b_mv', 'c_mv']);
+    expect(active.map((run) => run.target.TableName)).toEqual(['a_mv', 'b_mv', 'c_mv']);
     expect(listInputs().map((input) => input.NextToken)).toEqual([undefined, 'page-2', 'page-3']);
   });
 
@@ -334,13 +335,13 @@ describe('Glue adapter: activeRuns (ListMaterializedViewRefreshTaskRuns)', () =>
     expect(active).toStrictEqual([
       activeRun({
         runId: RUN_ID,
-        tableName: 'daily_mv',
+        TableName: 'daily_mv',
         status: 'RUNNING',
         startedAt: '2026-11-29T01:30:00.000Z',
       }),
       activeRun({
         runId: OTHER_RUN_ID,
-        tableName: 'b_mv',
+        TableName: 'b_mv',
         status: 'STARTING',
         startedAt: '2026-11-29T01:30:00.000Z',
       }),
@@ -362,7 +363,7 @@ describe('Glue adapter: activeRuns (ListMaterializedViewRefreshTaskRuns)', () =>
         DatabaseName: 'sales',
       });
 
-      expect(active.map((run) => run.tableName)).toEqual(['daily_mv']);
+      expect(active.map((run) => run.target.TableName)).toEqual(['daily_mv']);
     },
   );
 
@@ -402,9 +403,7 @@ describe('Glue adapter: activeRuns (ListMaterializedViewRefreshTaskRuns)', () =>
 
     expect(active[0]).toStrictEqual({
       runId: RUN_ID,
-      catalogId: '999999999999',
-      databaseName: 'sales',
-      tableName: 'a_mv',
+      target: { CatalogId: '999999999999', DatabaseName: 'sales', TableName: 'a_mv' },
       status: 'RUNNING',
     });
     expect(active[1]).not.toHaveProperty('startedAt');
@@ -668,7 +667,7 @@ describe('dead-letter parker (SQS SendMessage)', () => {
     const parsed = parseStopMessageBody(
       '{"DatabaseName":"sales","TableName":"daily_mv","Table\\u0001Name":1}',
     );
-    const detail = describeViolations(parsed.ok ? [] : parsed.violations);
+    const detail = describeViolations(parsed.kind === 'valid' ? [] : parsed.violations);
 
     const attributes = parkedMessageAttributes(rejected({ detail }), PARKED_AT);
 
@@ -693,17 +692,19 @@ describe('outcome reporter (log line and metric)', () => {
     return { logger, metrics, report: createOutcomeReporter(logger, metrics) };
   };
 
-  const outcomeOf = (overrides: Partial<StopOutcome> = {}): StopOutcome => ({
-    outcome: 'stop-requested',
-    trigger: 'sqs',
-    target: stopTarget(),
-    idempotencyKey: 'message:m-1',
-    replayed: false,
-    dryRun: false,
-    messageId: 'm-1',
-    durationMs: 12,
-    ...overrides,
-  });
+  // A test factory: any fields over a valid default; the reporter reads what it is given.
+  const outcomeOf = (overrides: Record<string, unknown> = {}): StopOutcome =>
+    ({
+      outcome: 'stop-requested',
+      trigger: 'sqs',
+      target: stopTarget(),
+      idempotencyKey: 'message:m-1',
+      replayed: false,
+      dryRun: false,
+      messageId: 'm-1',
+      durationMs: 12,
+      ...overrides,
+    }) as StopOutcome;
 
   it.each([
     ['rejected', 'invalid-request', 'Rejected'],
@@ -797,9 +798,11 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
 
   /** Built as the runtime builds it, with the invocation's context registered. */
   const idempotentStop = (stopper: RefreshStopper, commands = commandPorts(stopper).commands) => {
-    const stop = createIdempotentStop({ commands, dynamoDb, tableName: TABLE, expiresAfterSeconds: 3600 });
-    stop.registerLambdaContext(lambdaContext());
-    return stop;
+    const idempotency = createIdempotency({ dynamoDb, tableName: TABLE, expiresAfterSeconds: 3600 });
+    idempotency.registerLambdaContext(lambdaContext());
+    return {
+      execute: (command: StopCommand) => idempotency.once(command, (c) => runStopCommand(c, commands)),
+    };
   };
 
   /** The payload hash the layer stores for `command`, read from the record a first run writes. */
@@ -840,8 +843,8 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
     dynamoDbMock.on(PutItemCommand).resolves({}).on(UpdateItemCommand).resolves({});
     const stopper = fakeStopper();
     const ports = commandPorts(stopper, [
-      activeRun({ tableName: 'daily_mv' }),
-      activeRun({ tableName: 'hourly_mv' }),
+      activeRun({ TableName: 'daily_mv' }),
+      activeRun({ TableName: 'hourly_mv' }),
     ]);
     const scope: StopCommand = {
       kind: 'scope',
@@ -906,8 +909,8 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
 
     const error = await rejectionOf(idempotentStop(fakeStopper()).execute(command));
 
-    expect(error).toBeInstanceOf(TransientStopError);
-    expect(error).toMatchObject({ reason: 'unexpected-error' });
+    expect(error).toBeInstanceOf(StopError);
+    expect(error).toMatchObject({ failure: { kind: 'retry', reason: 'unexpected-error' } });
   });
 
   it('answers from a completed record with the same target as replayed, without calling Glue', async () => {
@@ -947,9 +950,9 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
 
     const error = await rejectionOf(idempotentStop(stopper).execute(command));
 
-    expect(error).toBeInstanceOf(PermanentStopError);
+    expect(error).toBeInstanceOf(StopError);
     expect(error).toMatchObject({
-      reason: 'idempotency-key-reused',
+      failure: { kind: 'rejected', reason: 'idempotency-key-reused' },
       message: 'idempotency key "key:nightly-1" was already used for a different target',
     });
     expect(stopper.stopRefresh).not.toHaveBeenCalled();
@@ -968,8 +971,8 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
 
     const error = await rejectionOf(idempotentStop(stopper).execute(command));
 
-    expect(error).toBeInstanceOf(TransientStopError);
-    expect(error).toMatchObject({ reason: 'duplicate-in-progress' });
+    expect(error).toBeInstanceOf(StopError);
+    expect(error).toMatchObject({ failure: { kind: 'retry', reason: 'duplicate-in-progress' } });
     expect(stopper.stopRefresh).not.toHaveBeenCalled();
   });
 
@@ -981,8 +984,8 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
 
     const error = await rejectionOf(idempotentStop(stopper).execute(command));
 
-    expect(error).toBeInstanceOf(TransientStopError);
-    expect(error).toMatchObject({ reason: 'idempotency-store-unavailable' });
+    expect(error).toBeInstanceOf(StopError);
+    expect(error).toMatchObject({ failure: { kind: 'retry', reason: 'idempotency-store-unavailable' } });
     expect(stopper.stopRefresh).not.toHaveBeenCalled();
   });
 
@@ -996,8 +999,8 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
 
     const error = await rejectionOf(idempotentStop(fakeStopper(denied)).execute(command));
 
-    expect(error).toBeInstanceOf(PermanentStopError);
-    expect(error).toMatchObject({ reason: 'glue-access-denied' });
+    expect(error).toBeInstanceOf(StopError);
+    expect(error).toMatchObject({ failure: { kind: 'rejected', reason: 'glue-access-denied' } });
     expect(dynamoDbMock.commandCalls(DeleteItemCommand)).toHaveLength(1);
     expect(dynamoDbMock.commandCalls(UpdateItemCommand)).toHaveLength(0);
   });
@@ -1124,7 +1127,10 @@ describe('createRateLimiter', () => {
     const refused = await rejectionOf(limiter.acquire(deadline));
     await limiter.acquire();
 
-    expect(refused).toBeInstanceOf(DeadlineExceededError);
+    expect(refused).toMatchObject({
+      name: 'StopError',
+      failure: { kind: 'retry', reason: 'deadline-exceeded' },
+    });
     expect(clock.time.slept).toEqual([1000]);
     expect(clock.now()).toBe(1000);
   });
@@ -1137,7 +1143,10 @@ describe('createRateLimiter', () => {
 
     const refused = await rejectionOf(limiter.acquire({ at: 10_000, signal: controller.signal }));
 
-    expect(refused).toBeInstanceOf(DeadlineExceededError);
+    expect(refused).toMatchObject({
+      name: 'StopError',
+      failure: { kind: 'retry', reason: 'deadline-exceeded' },
+    });
     await limiter.acquire();
     expect(clock.time.slept).toEqual([]);
   });
@@ -1288,7 +1297,7 @@ describe('stop request queue (SQS SendMessageBatch)', () => {
     expect(batchInputs().map((input) => input.Entries?.length)).toEqual([4, 4]);
   });
 
-  it('fails with TransientStopError fan-out-incomplete, naming how many were not sent, after three attempts', async () => {
+  it('fails with a retry StopError fan-out-incomplete, naming how many were not sent, after three attempts', async () => {
     sqsMock.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
       Successful: [],
       Failed: (input.Entries ?? [])
@@ -1299,9 +1308,9 @@ describe('stop request queue (SQS SendMessageBatch)', () => {
 
     const error = await rejectionOf(queue.enqueue(derived(10)));
 
-    expect(error).toBeInstanceOf(TransientStopError);
     expect(error).toMatchObject({
-      reason: 'fan-out-incomplete',
+      name: 'StopError',
+      failure: { kind: 'retry', reason: 'fan-out-incomplete' },
       message: 'could not queue every derived stop request: 1 of 10 not sent (InternalError: still failing)',
     });
     expect(batchInputs()).toHaveLength(3);
@@ -1316,7 +1325,10 @@ describe('stop request queue (SQS SendMessageBatch)', () => {
 
     const error = await rejectionOf(queue.enqueue(derived(15)));
 
-    expect(error).toMatchObject({ name: 'TransientStopError', reason: 'fan-out-incomplete' });
+    expect(error).toMatchObject({
+      name: 'StopError',
+      failure: { kind: 'retry', reason: 'fan-out-incomplete' },
+    });
     expect(error).toMatchObject({ message: expect.stringContaining('10 of 10 not sent') });
     expect(error).toMatchObject({ message: expect.stringContaining('5 of 5 not sent') });
   });
@@ -1343,18 +1355,19 @@ describe('stop request queue (SQS SendMessageBatch)', () => {
 
 const BUS = 'glue-mv-stop-outcomes';
 
-const outcome = (i: number, overrides: Partial<StopOutcome> = {}): StopOutcome => ({
-  outcome: 'stop-requested',
-  trigger: 'sqs',
-  target: stopTarget({ TableName: `mv_${i}` }),
-  runId: RUN_ID,
-  dryRun: false,
-  idempotencyKey: `message:m-${i}`,
-  replayed: false,
-  messageId: `m-${i}`,
-  durationMs: 12,
-  ...overrides,
-});
+const outcome = (i: number, overrides: Record<string, unknown> = {}): StopOutcome =>
+  ({
+    outcome: 'stop-requested',
+    trigger: 'sqs',
+    target: stopTarget({ TableName: `mv_${i}` }),
+    runId: RUN_ID,
+    dryRun: false,
+    idempotencyKey: `message:m-${i}`,
+    replayed: false,
+    messageId: `m-${i}`,
+    durationMs: 12,
+    ...overrides,
+  }) as StopOutcome;
 
 const outcomes = (count: number) => Array.from({ length: count }, (_, i) => outcome(i));
 
@@ -1483,12 +1496,40 @@ describe('outcome event publisher (EventBridge PutEvents)', () => {
   });
 });
 
+describe('PutEvents calls', () => {
+  const entry = (bytes: number): PutEventsRequestEntry => ({
+    Source: OUTCOME_EVENT_SOURCE,
+    DetailType: 'd',
+    Detail: 'x'.repeat(bytes),
+  });
+
+  it('puts up to ten small entries in one call, in order', () => {
+    const entries = Array.from({ length: 11 }, () => entry(10));
+
+    const calls = putEventsCalls(entries);
+
+    expect(calls.map((call) => call.length)).toEqual([10, 1]);
+    expect(calls.flat()).toEqual(entries);
+  });
+
+  it('starts a new call before the entries would reach 256 KB, however few they are', () => {
+    const calls = putEventsCalls([entry(100_000), entry(100_000), entry(100_000), entry(10)]);
+
+    expect(calls.map((call) => call.length)).toEqual([2, 2]);
+  });
+
+  it('sends no call for no entries', () => {
+    expect(putEventsCalls([])).toEqual([]);
+  });
+});
+
 describe('outcome event detail', () => {
   it('cuts a long detail on a code point boundary so ten events fit one PutEvents call', () => {
     const detail = `a${'\u{1F600}'.repeat(5000)}`;
 
     const event = outcomeEventDetail({
       outcome: 'rejected',
+      reason: 'invalid-request',
       trigger: 'sqs',
       replayed: false,
       dryRun: false,
@@ -1504,6 +1545,7 @@ describe('outcome event detail', () => {
   it('leaves a short detail and every other field as they are', () => {
     const outcome = {
       outcome: 'skipped' as const,
+      target: stopTarget(),
       trigger: 'alarm' as const,
       replayed: false,
       dryRun: false,

@@ -36,9 +36,9 @@ const isExactlyOneClass = (verdict: StopFailureClass): boolean => {
   switch (verdict.kind) {
     case 'terminal':
       return keys === 'kind,outcome' && TERMINAL_OUTCOMES.includes(verdict.outcome);
-    case 'permanent':
+    case 'rejected':
       return keys === 'kind,reason' && REJECTION_REASONS.includes(verdict.reason);
-    case 'transient':
+    case 'retry':
       return keys === 'kind,reason' && RETRY_REASONS.includes(verdict.reason);
     default:
       return false;
@@ -49,15 +49,15 @@ describe('classifyGlueFailure', () => {
   it.each([
     ['MaterializedViewRefreshTaskStoppingException', 400, { kind: 'terminal', outcome: 'already-stopping' }],
     ['MaterializedViewRefreshTaskNotRunningException', 400, { kind: 'terminal', outcome: 'not-running' }],
-    ['InvalidInputException', 400, { kind: 'permanent', reason: 'glue-invalid-input' }],
-    ['AccessDeniedException', 400, { kind: 'permanent', reason: 'glue-access-denied' }],
-    ['EntityNotFoundException', 400, { kind: 'permanent', reason: 'table-not-found' }],
-    ['ThrottlingException', 400, { kind: 'transient', reason: 'glue-throttled' }],
-    ['TooManyRequestsException', 429, { kind: 'transient', reason: 'glue-throttled' }],
-    ['RequestLimitExceeded', 400, { kind: 'transient', reason: 'glue-throttled' }],
-    ['OperationTimeoutException', 400, { kind: 'transient', reason: 'glue-operation-timeout' }],
-    ['InternalServiceException', 500, { kind: 'transient', reason: 'glue-server-error' }],
-    ['ServiceUnavailableException', 503, { kind: 'transient', reason: 'glue-server-error' }],
+    ['InvalidInputException', 400, { kind: 'rejected', reason: 'glue-invalid-input' }],
+    ['AccessDeniedException', 400, { kind: 'rejected', reason: 'glue-access-denied' }],
+    ['EntityNotFoundException', 400, { kind: 'rejected', reason: 'table-not-found' }],
+    ['ThrottlingException', 400, { kind: 'retry', reason: 'glue-throttled' }],
+    ['TooManyRequestsException', 429, { kind: 'retry', reason: 'glue-throttled' }],
+    ['RequestLimitExceeded', 400, { kind: 'retry', reason: 'glue-throttled' }],
+    ['OperationTimeoutException', 400, { kind: 'retry', reason: 'glue-operation-timeout' }],
+    ['InternalServiceException', 500, { kind: 'retry', reason: 'glue-server-error' }],
+    ['ServiceUnavailableException', 503, { kind: 'retry', reason: 'glue-server-error' }],
   ] as const)('classifies %s (HTTP %i) as %o', (code, status, expected) => {
     const failure = glueFailure(code, status);
 
@@ -75,13 +75,13 @@ describe('classifyGlueFailure', () => {
   it('treats a failure with no HTTP status (ECONNRESET) as a transient network-error', () => {
     const verdict = classifyGlueFailure(glueFailure('ECONNRESET'));
 
-    expect(verdict).toEqual({ kind: 'transient', reason: 'network-error' });
+    expect(verdict).toEqual({ kind: 'retry', reason: 'network-error' });
   });
 
   it('treats an unknown code answered with 429 as transient glue-throttled', () => {
     const verdict = classifyGlueFailure(glueFailure('SlowDown', 429));
 
-    expect(verdict).toEqual({ kind: 'transient', reason: 'glue-throttled' });
+    expect(verdict).toEqual({ kind: 'retry', reason: 'glue-throttled' });
   });
 
   it.each([500, 502, 503, 504, 599])(
@@ -89,7 +89,7 @@ describe('classifyGlueFailure', () => {
     (status) => {
       const verdict = classifyGlueFailure(glueFailure('SomethingBrokeException', status));
 
-      expect(verdict).toEqual({ kind: 'transient', reason: 'glue-server-error' });
+      expect(verdict).toEqual({ kind: 'retry', reason: 'glue-server-error' });
     },
   );
 
@@ -98,7 +98,7 @@ describe('classifyGlueFailure', () => {
     (status) => {
       const verdict = classifyGlueFailure(glueFailure('ExpiredTokenException', status));
 
-      expect(verdict).toEqual({ kind: 'transient', reason: 'glue-unexpected-error' });
+      expect(verdict).toEqual({ kind: 'retry', reason: 'glue-unexpected-error' });
     },
   );
 
@@ -116,7 +116,7 @@ describe('classifyGlueFailure', () => {
         const verdict = classifyGlueFailure(glueFailure(failureCode, httpStatusCode));
 
         expect(isExactlyOneClass(verdict)).toBe(true);
-        if (!PERMANENT_CODES.includes(failureCode)) expect(verdict.kind).not.toBe('permanent');
+        if (!PERMANENT_CODES.includes(failureCode)) expect(verdict.kind).not.toBe('rejected');
       }),
       { numRuns: 2000 },
     );
@@ -128,7 +128,7 @@ describe('classifyGlueFailure', () => {
     const verdicts = failures.map((failure) => classifyGlueFailure(failure));
 
     expect(verdicts).toEqual(
-      OBJECT_PROTOTYPE_NAMES.map(() => ({ kind: 'transient', reason: 'glue-unexpected-error' })),
+      OBJECT_PROTOTYPE_NAMES.map(() => ({ kind: 'retry', reason: 'glue-unexpected-error' })),
     );
   });
 });

@@ -109,7 +109,7 @@ const insertAt = (characters: readonly string[], position: number, character: st
 };
 
 const rulesOf = (result: ReturnType<typeof parseStopRequest>): [string, string][] =>
-  result.ok ? [] : result.violations.map((v) => [v.field, v.rule]);
+  result.kind === 'valid' ? [] : result.violations.map((v) => [v.field, v.rule]);
 
 describe('stop request contract: what is accepted', () => {
   it('accepts any request of allowed characters and lengths, as an object or an SQS body, unchanged', () => {
@@ -121,8 +121,8 @@ describe('stop request contract: what is accepted', () => {
         const direct = parseStopRequest(input);
         const queued = parseStopMessageBody(body);
 
-        expect(direct).toStrictEqual({ ok: true, request });
-        expect(queued).toStrictEqual({ ok: true, request });
+        expect(direct).toStrictEqual({ kind: 'valid', request });
+        expect(queued).toStrictEqual({ kind: 'valid', request });
         expect(input).toStrictEqual(request);
       }),
       RUNS,
@@ -134,7 +134,7 @@ describe('stop request contract: what is accepted', () => {
 
     const result = parseStopRequest(request);
 
-    expect(result).toStrictEqual({ ok: true, request });
+    expect(result).toStrictEqual({ kind: 'valid', request });
   });
 
   it('counts a supplementary-plane character as one: 255 emoji (510 code units) pass, 256 do not', () => {
@@ -145,7 +145,7 @@ describe('stop request contract: what is accepted', () => {
     const refused = parseStopRequest(stopRequest({ TableName: tooLong }));
 
     expect(fits).toHaveLength(510);
-    expect(accepted.ok).toBe(true);
+    expect(accepted.kind).toBe('valid');
     expect(rulesOf(refused)).toEqual([['TableName', 'max-length']]);
   });
 
@@ -154,14 +154,14 @@ describe('stop request contract: what is accepted', () => {
 
     const result = parseStopRequest(request);
 
-    expect(result).toStrictEqual({ ok: true, request });
+    expect(result).toStrictEqual({ kind: 'valid', request });
   });
 
   it('accepts a 1024-character Reason and refuses 1025', () => {
     const accepted = parseStopRequest(stopRequest({ Reason: 'r'.repeat(1024) }));
     const refused = parseStopRequest(stopRequest({ Reason: 'r'.repeat(1025) }));
 
-    expect(accepted.ok).toBe(true);
+    expect(accepted.kind).toBe('valid');
     expect(rulesOf(refused)).toEqual([['Reason', 'max-length']]);
   });
 });
@@ -250,7 +250,7 @@ describe('stop request contract: what is refused, and how it is reported', () =>
     const result = parseStopRequest(stopRequest({ DatabaseName: 'a'.repeat(256) }));
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: 'DatabaseName', rule: 'max-length', message: 'must be at most 255 characters' }],
     });
   });
@@ -319,7 +319,7 @@ describe('stop request contract: what is refused, and how it is reported', () =>
   it('reports the pattern rule once when a value breaks both of its halves', () => {
     const result = parseStopRequest({ DatabaseName: 'sales', TableName: 'a\u0001\uD800' });
 
-    expect(result.ok ? [] : result.violations).toEqual([
+    expect(result.kind === 'valid' ? [] : result.violations).toEqual([
       {
         field: 'TableName',
         rule: 'pattern',
@@ -333,9 +333,9 @@ describe('stop request contract: what is refused, and how it is reported', () =>
 
     const result = parseStopRequest(input);
 
-    expect(result.ok).toBe(false);
-    expect(result.ok ? [] : result.violations.map((v) => v.rule)).toEqual(['unknown-field']);
-    expect(result.ok ? [] : result.violations.map((v) => v.field)).not.toContain('(body)');
+    expect(result.kind).toBe('invalid');
+    expect(result.kind === 'valid' ? [] : result.violations.map((v) => v.rule)).toEqual(['unknown-field']);
+    expect(result.kind === 'valid' ? [] : result.violations.map((v) => v.field)).not.toContain('(body)');
   });
 
   it('refuses any body that is not a JSON object with a type violation on (body)', () => {
@@ -365,7 +365,7 @@ describe('stop request contract: what is refused, and how it is reported', () =>
     const result = parseStopMessageBody('42');
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: '(body)', rule: 'type', message: 'must be a JSON object' }],
     });
   });
@@ -375,7 +375,7 @@ describe('describeViolations', () => {
   it('formats each violation as "field: message (rule)", joined by "; "', () => {
     const parsed = parseStopMessageBody('{"DatabaseName":"","Tablename":"daily_mv","CatalogId":"a\\u0001"}');
 
-    const text = describeViolations(parsed.ok ? [] : parsed.violations);
+    const text = describeViolations(parsed.kind === 'valid' ? [] : parsed.violations);
 
     expect(text).toBe(
       'TableName: is required (or TableNames, for a scope) (required); ' +
@@ -433,8 +433,8 @@ describe('stop request contract: scope requests (TableNames)', () => {
         const direct = parseStopRequest(input);
         const queued = parseStopMessageBody(JSON.stringify(request));
 
-        expect(direct).toStrictEqual({ ok: true, request });
-        expect(queued).toStrictEqual({ ok: true, request });
+        expect(direct).toStrictEqual({ kind: 'valid', request });
+        expect(queued).toStrictEqual({ kind: 'valid', request });
         expect(input).toStrictEqual(request);
       }),
       RUNS,
@@ -445,8 +445,8 @@ describe('stop request contract: scope requests (TableNames)', () => {
     const one = scopeRequest({ TableNames: ['daily_*'] });
     const hundred = scopeRequest({ TableNames: Array.from({ length: 100 }, (_, i) => `mv_${i}`) });
 
-    expect(parseStopRequest(one)).toStrictEqual({ ok: true, request: one });
-    expect(parseStopRequest(hundred)).toStrictEqual({ ok: true, request: hundred });
+    expect(parseStopRequest(one)).toStrictEqual({ kind: 'valid', request: one });
+    expect(parseStopRequest(hundred)).toStrictEqual({ kind: 'valid', request: hundred });
   });
 
   it('refuses an empty TableNames with rule min-length, and 101 names with rule max-length', () => {
@@ -456,13 +456,13 @@ describe('stop request contract: scope requests (TableNames)', () => {
     );
 
     expect(empty).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [
         { field: 'TableNames', rule: 'min-length', message: 'must name at least one table, or "*" for all' },
       ],
     });
     expect(tooMany).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: 'TableNames', rule: 'max-length', message: 'must list at most 100 names' }],
     });
   });
@@ -488,7 +488,7 @@ describe('stop request contract: scope requests (TableNames)', () => {
     const result = parseStopRequest({ DatabaseName: 'sales', TableName: 'daily_mv', TableNames: ['*'] });
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [
         { field: 'TableNames', rule: 'value', message: 'must not be given together with TableName' },
       ],
@@ -499,7 +499,7 @@ describe('stop request contract: scope requests (TableNames)', () => {
     const result = parseStopRequest({ DatabaseName: 'sales', Reason: 'cost' });
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [
         { field: 'TableName', rule: 'required', message: 'is required (or TableNames, for a scope)' },
       ],
@@ -510,7 +510,7 @@ describe('stop request contract: scope requests (TableNames)', () => {
     const result = parseStopRequest({ ...scopeRequest(), RunId: RUN_ID });
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: 'RunId', rule: 'value', message: 'applies to one table (TableName) only' }],
     });
   });
@@ -525,7 +525,7 @@ describe('stop request contract: scope requests (TableNames)', () => {
 
     const result = parseStopMessageBody(body);
 
-    expect(result.ok ? [] : result.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
+    expect(result.kind === 'valid' ? [] : result.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
       'detail.TableNames value',
     ]);
   });
@@ -537,7 +537,7 @@ describe('stop request contract: run guard, dry run and parent key', () => {
       fc.property(runId, (id) => {
         const request = stopRequest({ RunId: id });
 
-        expect(parseStopRequest(request)).toStrictEqual({ ok: true, request });
+        expect(parseStopRequest(request)).toStrictEqual({ kind: 'valid', request });
       }),
       RUNS,
     );
@@ -554,7 +554,7 @@ describe('stop request contract: run guard, dry run and parent key', () => {
     const result = parseStopRequest(stopRequest({ RunId: id }));
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: 'RunId', rule: 'pattern', message: 'must be a refresh task run ID (a UUID)' }],
     });
   });
@@ -564,7 +564,7 @@ describe('stop request contract: run guard, dry run and parent key', () => {
       fc.property(issuedAt, (at) => {
         const request = stopRequest({ IssuedAt: at });
 
-        expect(parseStopRequest(request)).toStrictEqual({ ok: true, request });
+        expect(parseStopRequest(request)).toStrictEqual({ kind: 'valid', request });
       }),
       RUNS,
     );
@@ -581,7 +581,7 @@ describe('stop request contract: run guard, dry run and parent key', () => {
     const result = parseStopRequest(stopRequest({ IssuedAt: at }));
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [
         {
           field: 'IssuedAt',
@@ -600,7 +600,8 @@ describe('stop request contract: run guard, dry run and parent key', () => {
       scopeRequest({ DryRun: false }),
     ];
 
-    for (const request of requests) expect(parseStopRequest(request)).toStrictEqual({ ok: true, request });
+    for (const request of requests)
+      expect(parseStopRequest(request)).toStrictEqual({ kind: 'valid', request });
   });
 
   it.each([['true'], [1], [null]])('refuses DryRun %j with rule type', (value) => {
@@ -613,9 +614,9 @@ describe('stop request contract: run guard, dry run and parent key', () => {
     const accepted = parseStopRequest(stopRequest({ ParentIdempotencyKey: 'k'.repeat(512) }));
     const refused = parseStopRequest(stopRequest({ ParentIdempotencyKey: 'k'.repeat(513) }));
 
-    expect(accepted.ok).toBe(true);
+    expect(accepted.kind).toBe('valid');
     expect(refused).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [
         { field: 'ParentIdempotencyKey', rule: 'max-length', message: 'must be at most 512 characters' },
       ],
@@ -631,6 +632,6 @@ describe('type refusals name the expected type in plain words', () => {
   ])('%j → %s', (input, expected) => {
     const result = parseStopRequest(input);
 
-    expect(result.ok ? '' : describeViolations(result.violations)).toBe(expected);
+    expect(result.kind === 'valid' ? '' : describeViolations(result.violations)).toBe(expected);
   });
 });

@@ -42,7 +42,7 @@ const scopeCandidate = fc.record({
 
 const contractRefusals = (request: unknown) => {
   const parsed = parseStopRequest(request);
-  return parsed.ok ? [] : parsed.violations;
+  return parsed.kind === 'valid' ? [] : parsed.violations;
 };
 
 describe('requests derived from the stage configuration', () => {
@@ -85,13 +85,12 @@ describe('requests derived from the stage configuration', () => {
           const event = parseAlarmStateChange(
             alarmStateChange(guard.data.alarmName, { from, to: 'ALARM', reason }),
           );
-          fc.pre(event.ok);
-          if (!event.ok) return;
+          fc.pre(event.kind === 'valid');
 
           const decision = decideOnAlarm(event.event, [guard.data]);
 
-          expect(decision.act).toBe(true);
-          if (decision.act) expect(contractRefusals(decision.request)).toEqual([]);
+          expect(decision.kind === 'stop').toBe(true);
+          if (decision.kind === 'stop') expect(contractRefusals(decision.request)).toEqual([]);
         },
       ),
       { numRuns: 1_000 },
@@ -134,9 +133,7 @@ describe('requests derived from a scope', () => {
                 activeRuns: async () =>
                   tables.map((tableName, i) => ({
                     runId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-                    catalogId: FUNCTION_ACCOUNT_ID,
-                    databaseName: 'sales',
-                    tableName,
+                    target: { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName: tableName },
                     status: 'RUNNING' as const,
                   })),
               },

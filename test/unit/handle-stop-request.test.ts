@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AllowRule } from '../../src/policy/stack-config.ts';
 import { parseStopEvent, parseStopMessageBody } from '../../src/request/parse.ts';
-import { type Deadline, DeadlineExceededError, deadlineIn } from '../../src/stop/deadline.ts';
-import { PermanentStopError, TransientStopError } from '../../src/stop/errors.ts';
+import { type Deadline, deadlineExceeded, deadlineIn } from '../../src/stop/deadline.ts';
+import { StopError } from '../../src/stop/errors.ts';
 import {
   handleStopRequest,
   type IncomingStopRequest,
@@ -15,9 +15,14 @@ import {
   type RecordedStop,
   type RejectionReason,
   type RetryReason,
+  reasonOf,
   type StopOutcome,
 } from '../../src/stop/outcome.ts';
-import type { RejectedRequest, StopCommand, StopExecutor } from '../../src/stop/ports.ts';
+import type { OnceResult, RejectedRequest, StopCommand } from '../../src/stop/ports.ts';
+
+/** What the fake `once` answers for a command, instead of running its work. */
+type StopExecutor = (command: StopCommand) => Promise<OnceResult>;
+
 import { validText } from './support/arbitraries.ts';
 import {
   deepFreeze,
@@ -68,7 +73,14 @@ const fakePorts = (options: FakePortOptions = {}) => {
   const reported: StopOutcome[] = [];
   const execute = options.execute ?? recordedAs('stop-requested');
   const deps: StopDependencies = {
-    executeStop: async (command) => {
+    commands: {
+      stopper: { stopRefresh: async () => undefined },
+      runs: { activeRuns: async () => [] },
+      queue: { enqueue: async () => undefined },
+      allow: [],
+    },
+    // The command is recorded and answered by `execute`: handleStopRequest's own logic is what is tested.
+    once: async (command) => {
       executed.push(command);
       return execute(command);
     },
@@ -151,11 +163,28 @@ describe('handleStopRequest: terminal outcomes', () => {
     'ends in %s (replayed: %s) as the executor recorded it, parking nothing',
     async (result, replayed) => {
       const { deps, parked } = fakePorts({ execute: recordedAs(result, replayed) });
+      // Only a scope expands; every other result belongs to an exact request.
+      const body = result === 'expanded' ? JSON.stringify(scopeRequest()) : VALID_BODY;
 
-      const outcome = await handleStopRequest(fromQueue(VALID_BODY), deps);
+      const outcome = await handleStopRequest(fromQueue(body), deps);
 
       expect(outcome).toMatchObject({ outcome: result, replayed });
       expect(outcome).not.toHaveProperty('reason');
+      expect(parked).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['an exact request', VALID_BODY, 'expanded'],
+    ['a scope', JSON.stringify(scopeRequest()), 'stop-requested'],
+  ] as const)(
+    'retries %s whose record holds the other kind of result (%s) as unexpected-error',
+    async (_, body, result) => {
+      const { deps, parked } = fakePorts({ execute: recordedAs(result) });
+
+      const outcome = await handleStopRequest(fromQueue(body), deps);
+
+      expect(outcome).toMatchObject({ outcome: 'retry', reason: 'unexpected-error' });
       expect(parked).toEqual([]);
     },
   );
@@ -283,7 +312,7 @@ describe('handleStopRequest: refusals are parked, never lost', () => {
         outcome: 'rejected',
         reason: 'invalid-request',
         detail: INVALID_DETAIL,
-        violations: incoming.parsed.ok ? [] : incoming.parsed.violations,
+        violations: incoming.parsed.kind === 'valid' ? [] : incoming.parsed.violations,
         messageId: MESSAGE_ID,
       },
     ]);
@@ -328,7 +357,7 @@ describe('handleStopRequest: refusals are parked, never lost', () => {
     'parks a %s refusal with the idempotency key and reports rejected',
     async (reason) => {
       const { deps, parked } = fakePorts({
-        execute: failingWith(new PermanentStopError(reason, 'Glue said no')),
+        execute: failingWith(StopError.rejected(reason, 'Glue said no')),
       });
 
       const outcome = await handleStopRequest(fromQueue(VALID_BODY), deps);
@@ -378,7 +407,7 @@ describe('handleStopRequest: refusals are parked, never lost', () => {
 
   it('turns a parker failure after a permanent Glue error into retry, keeping the target and key', async () => {
     const { deps } = fakePorts({
-      execute: failingWith(new PermanentStopError('glue-access-denied', 'not allowed')),
+      execute: failingWith(StopError.rejected('glue-access-denied', 'not allowed')),
       park: async () => {
         throw new Error('SQS is unreachable');
       },
@@ -406,7 +435,7 @@ describe('handleStopRequest: failures that may pass are retried', () => {
     'idempotency-store-unavailable',
     'fan-out-incomplete',
   ] satisfies RetryReason[])('hands a %s failure back for retry without parking it', async (reason) => {
-    const { deps, parked } = fakePorts({ execute: failingWith(new TransientStopError(reason, 'try later')) });
+    const { deps, parked } = fakePorts({ execute: failingWith(StopError.retry(reason, 'try later')) });
 
     const outcome = await handleStopRequest(fromQueue(VALID_BODY), deps);
 
@@ -480,9 +509,9 @@ describe('handleStopRequest: every request, whatever happens', () => {
       case 'recorded':
         return recordedAs(scenario.result, scenario.replayed);
       case 'permanent':
-        return failingWith(new PermanentStopError(scenario.reason, 'refused'));
+        return failingWith(StopError.rejected(scenario.reason, 'refused'));
       case 'transient':
-        return failingWith(new TransientStopError(scenario.reason, 'later'));
+        return failingWith(StopError.retry(scenario.reason, 'later'));
       case 'unknown':
         return failingWith(new Error('bug'));
     }
@@ -527,7 +556,9 @@ describe('handleStopRequest: every request, whatever happens', () => {
           expect(parked.length).toBeLessThanOrEqual(1);
           expect(['rejected', 'not-allowed'].includes(outcome.outcome)).toBe(parkingAttempted && parkerWorks);
           expect(parked.every((request) => request.outcome === outcome.outcome || !parkerWorks)).toBe(true);
-          expect(outcome.reason === 'dead-letter-queue-unavailable').toBe(parkingAttempted && !parkerWorks);
+          expect(reasonOf(outcome) === 'dead-letter-queue-unavailable').toBe(
+            parkingAttempted && !parkerWorks,
+          );
           expect(incoming).toStrictEqual(before);
         },
       ),
@@ -539,8 +570,8 @@ describe('handleStopRequest: every request, whatever happens', () => {
     const paths: [IncomingStopRequest, FakePortOptions][] = [
       [fromQueue(VALID_BODY), {}],
       [fromQueue(INVALID_BODY), {}],
-      [fromQueue(VALID_BODY), { execute: failingWith(new PermanentStopError('table-not-found', 'gone')) }],
-      [fromQueue(VALID_BODY), { execute: failingWith(new TransientStopError('glue-throttled', 'slow')) }],
+      [fromQueue(VALID_BODY), { execute: failingWith(StopError.rejected('table-not-found', 'gone')) }],
+      [fromQueue(VALID_BODY), { execute: failingWith(StopError.retry('glue-throttled', 'slow')) }],
       [fromEventBridge(eventBridgeEnvelope(stopRequest())), {}],
     ];
 
@@ -902,8 +933,8 @@ describe('handleStopRequest: the invocation deadline', () => {
     expect(outcome.outcome).toBe('stop-requested');
   });
 
-  it('maps a DeadlineExceededError from the command (a rate-limiter refusal) to retry deadline-exceeded', async () => {
-    const { deps } = fakePorts({ execute: failingWith(new DeadlineExceededError('no slot')) });
+  it('maps a deadline-exceeded StopError from the command (a rate-limiter refusal) to retry deadline-exceeded', async () => {
+    const { deps } = fakePorts({ execute: failingWith(deadlineExceeded('no slot')) });
 
     const outcome = await handleStopRequest(fromQueue(VALID_BODY), deps);
 
@@ -923,5 +954,61 @@ describe('handleStopRequest: its own faults', () => {
 
     expect(outcome).toMatchObject({ outcome: 'retry', reason: 'unexpected-error' });
     expect(reported).toEqual([outcome]);
+  });
+});
+
+describe('handleStopRequest: the last delivery before the dead-letter queue', () => {
+  const last = (incoming: IncomingStopRequest): IncomingStopRequest => ({
+    ...incoming,
+    lastDelivery: { receives: 5 },
+  });
+
+  it('parks a request that would be retried as rejected retries-exhausted, naming the last reason', async () => {
+    const { deps, parked } = fakePorts({
+      execute: failingWith(StopError.retry('glue-throttled', 'slow down')),
+    });
+
+    const outcome = await handleStopRequest(last(fromQueue(VALID_BODY)), deps);
+
+    expect(outcome).toMatchObject({
+      outcome: 'rejected',
+      reason: 'retries-exhausted',
+      detail: 'glue-throttled on delivery 5, the last before the dead-letter queue: slow down',
+      target: TARGET,
+    });
+    expect(parked.map((p) => [p.outcome, p.reason])).toEqual([['rejected', 'retries-exhausted']]);
+  });
+
+  it('still retries on the last delivery when it cannot park, so SQS moves the message itself', async () => {
+    const { deps } = fakePorts({
+      execute: failingWith(StopError.retry('glue-throttled', 'slow down')),
+      park: async () => {
+        throw new Error('SQS is unreachable');
+      },
+    });
+
+    const outcome = await handleStopRequest(last(fromQueue(VALID_BODY)), deps);
+
+    expect(outcome).toMatchObject({ outcome: 'retry', reason: 'dead-letter-queue-unavailable' });
+  });
+
+  it('changes nothing for a request that succeeds on its last delivery', async () => {
+    const { deps, parked } = fakePorts();
+
+    const outcome = await handleStopRequest(last(fromQueue(VALID_BODY)), deps);
+
+    expect(outcome.outcome).toBe('stop-requested');
+    expect(parked).toEqual([]);
+  });
+
+  it('retries as before when the delivery is not the last', async () => {
+    const { deps, parked } = fakePorts({
+      execute: failingWith(StopError.retry('glue-throttled', 'slow down')),
+    });
+
+    const outcome = await handleStopRequest(fromQueue(VALID_BODY), deps);
+
+    expect(outcome).toMatchObject({ outcome: 'retry', reason: 'glue-throttled' });
+    expect(parked).toEqual([]);
   });
 });

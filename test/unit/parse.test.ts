@@ -1,10 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
 import { SCHEDULER_CONTEXT, schedulePayloadTemplate } from '../../src/policy/schedule-payload.ts';
 import { type CostGuard, parseStackConfig } from '../../src/policy/stack-config.ts';
 import { STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE } from '../../src/request/events.ts';
-import { looksLikeEventBridgeEvent, parseStopEvent, parseStopMessageBody } from '../../src/request/parse.ts';
-import { interpretQueueMessage } from '../../src/request/queue-message.ts';
+import { MAX_NESTING } from '../../src/request/json-text.ts';
+import {
+  looksLikeEventBridgeEvent,
+  nestingViolation,
+  parseStopEvent,
+  parseStopMessageBody,
+  violationsOf,
+} from '../../src/request/parse.ts';
+import { interpretQueueMessage } from '../../src/triggers/queue-message.ts';
 import {
   alarmStateChange,
   eventBridgeEnvelope,
@@ -29,7 +37,7 @@ describe('parseStopMessageBody: the SQS body', () => {
     const result = parseStopMessageBody('stop sales.daily_mv please');
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }],
     });
   });
@@ -48,7 +56,7 @@ describe('parseStopMessageBody: the SQS body', () => {
         const result = parseStopMessageBody(body);
 
         expect(result).toEqual({
-          ok: false,
+          kind: 'invalid',
           violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }],
         });
       }),
@@ -61,7 +69,7 @@ describe('parseStopMessageBody: the SQS body', () => {
 
     const result = parseStopMessageBody(body);
 
-    expect(result).toStrictEqual({ ok: true, request: stopRequest({ RequestedBy: 'ops-runbook' }) });
+    expect(result).toStrictEqual({ kind: 'valid', request: stopRequest({ RequestedBy: 'ops-runbook' }) });
   });
 
   it('reads an EventBridge envelope body: the request is its detail, and the eventId is carried', () => {
@@ -69,7 +77,7 @@ describe('parseStopMessageBody: the SQS body', () => {
 
     const result = parseStopMessageBody(body);
 
-    expect(result).toStrictEqual({ ok: true, request: stopRequest(), eventId: 'event-ok-1' });
+    expect(result).toStrictEqual({ kind: 'valid', request: stopRequest(), eventId: 'event-ok-1' });
   });
 
   it('carries the eventId on a refused envelope too', () => {
@@ -78,7 +86,7 @@ describe('parseStopMessageBody: the SQS body', () => {
     const result = parseStopMessageBody(body);
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       eventId: 'event-refused-1',
       violations: [
         { field: 'detail.TableName', rule: 'required', message: 'is required (or TableNames, for a scope)' },
@@ -92,7 +100,7 @@ describe('parseStopMessageBody: the SQS body', () => {
     const result = parseStopMessageBody(body);
 
     expect(result).toMatchObject({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: 'source', rule: 'value', message: `must be "${STOP_EVENT_SOURCE}"` }],
     });
   });
@@ -105,7 +113,7 @@ describe('parseStopMessageBody: the SQS body', () => {
     const result = parseStopMessageBody(body);
 
     expect(result).toMatchObject({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: 'detail-type', rule: 'value', message: `must be "${STOP_EVENT_DETAIL_TYPE}"` }],
     });
   });
@@ -120,9 +128,9 @@ describe('parseStopMessageBody: the SQS body', () => {
 
     const result = parseStopMessageBody(body);
 
-    expect(result.ok).toBe(false);
+    expect(result.kind).toBe('invalid');
     expect(result.eventId).toBe('event-both');
-    expect(result.ok ? [] : result.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
+    expect(result.kind === 'valid' ? [] : result.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
       'source value',
       'detail-type value',
       'detail.TableName required',
@@ -137,7 +145,7 @@ describe('parseStopMessageBody: the SQS body', () => {
     const result = parseStopMessageBody(body);
 
     expect(result).toMatchObject({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: 'detail', rule: 'type', message: 'must be a JSON object' }],
     });
   });
@@ -147,7 +155,7 @@ describe('parseStopMessageBody: the SQS body', () => {
 
     const result = parseStopMessageBody(JSON.stringify(withoutDetail));
 
-    expect(result).toMatchObject({ ok: false, violations: [{ field: 'detail', rule: 'required' }] });
+    expect(result).toMatchObject({ kind: 'invalid', violations: [{ field: 'detail', rule: 'required' }] });
   });
 
   it('refuses an envelope without an id, and then has no eventId to carry', () => {
@@ -156,7 +164,7 @@ describe('parseStopMessageBody: the SQS body', () => {
     const result = parseStopMessageBody(JSON.stringify(withoutId));
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: 'id', rule: 'required', message: 'is required' }],
     });
   });
@@ -169,8 +177,8 @@ describe('parseStopMessageBody: the SQS body', () => {
       JSON.stringify(eventBridgeEnvelope(stopRequest(), { id: 'e'.repeat(256) })),
     );
 
-    expect(accepted.ok).toBe(true);
-    expect(refused.ok ? [] : refused.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
+    expect(accepted.kind).toBe('valid');
+    expect(refused.kind === 'valid' ? [] : refused.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
       'id max-length',
     ]);
   });
@@ -187,7 +195,7 @@ describe('parseStopMessageBody: the SQS body', () => {
 
           const result = parseStopMessageBody(body);
 
-          const fields = result.ok ? [] : result.violations.map((v) => v.field);
+          const fields = result.kind === 'valid' ? [] : result.violations.map((v) => v.field);
           expect(result.eventId).toBe(id);
           expect(fields.includes('source')).toBe(source !== STOP_EVENT_SOURCE);
           expect(fields.includes('detail-type')).toBe(detailType !== STOP_EVENT_DETAIL_TYPE);
@@ -212,7 +220,7 @@ describe('parseStopEvent: the event the EventBridge rule delivers', () => {
 
     expect(direct).toStrictEqual(queued);
     expect(direct).toStrictEqual({
-      ok: true,
+      kind: 'valid',
       request: { DatabaseName: 'sales', TableName: 'daily_mv', Reason: 'maintenance' },
       eventId: event.id,
     });
@@ -226,7 +234,7 @@ describe('parseStopEvent: the event the EventBridge rule delivers', () => {
     const result = parseStopEvent(event);
 
     expect(result).toStrictEqual({
-      ok: true,
+      kind: 'valid',
       request: { DatabaseName: 'sales', TableNames: ['daily_*'], DryRun: true },
       eventId: 'event-scope-1',
     });
@@ -236,7 +244,7 @@ describe('parseStopEvent: the event the EventBridge rule delivers', () => {
     const result = parseStopEvent(null);
 
     expect(result).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: '(body)', rule: 'type', message: 'must be a JSON object' }],
     });
   });
@@ -262,14 +270,14 @@ describe('interpretQueueMessage: what producers send', () => {
   it('reads a plain table request', () => {
     expect(read(stopRequest())).toStrictEqual({
       kind: 'request',
-      parsed: { ok: true, request: stopRequest() },
+      parsed: { kind: 'valid', request: stopRequest() },
     });
   });
 
   it('reads a plain scope request', () => {
     const request = scopeRequest({ TableNames: ['daily_*'] });
 
-    expect(read(request)).toStrictEqual({ kind: 'request', parsed: { ok: true, request } });
+    expect(read(request)).toStrictEqual({ kind: 'request', parsed: { kind: 'valid', request } });
   });
 
   it('reads a stop event delivered by an EventBridge rule, carrying its id', () => {
@@ -277,14 +285,17 @@ describe('interpretQueueMessage: what producers send', () => {
 
     expect(result).toStrictEqual({
       kind: 'request',
-      parsed: { ok: true, request: stopRequest(), eventId: 'event-ok-1' },
+      parsed: { kind: 'valid', request: stopRequest(), eventId: 'event-ok-1' },
     });
   });
 
   it('refuses text that is not JSON with a json violation', () => {
     expect(interpretQueueMessage('stop it', GUARDS)).toStrictEqual({
       kind: 'request',
-      parsed: { ok: false, violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }] },
+      parsed: {
+        kind: 'invalid',
+        violations: [{ field: '(body)', rule: 'json', message: 'is not valid JSON' }],
+      },
     });
   });
 });
@@ -295,7 +306,7 @@ describe('interpretQueueMessage: what the dead-letter queue holds, redriven', ()
 
     expect(read(record)).toStrictEqual({
       kind: 'request',
-      parsed: { ok: true, request: stopRequest(), eventId: 'event-failed-1' },
+      parsed: { kind: 'valid', request: stopRequest(), eventId: 'event-failed-1' },
     });
   });
 
@@ -308,7 +319,7 @@ describe('interpretQueueMessage: what the dead-letter queue holds, redriven', ()
 
     expect(result.kind === 'request' && result.parsed.eventId).toBe('event-failed-2');
     expect(
-      result.kind === 'request' && !result.parsed.ok
+      result.kind === 'request' && result.parsed.kind === 'invalid'
         ? result.parsed.violations.map((v) => `${v.field} ${v.rule}`)
         : [],
     ).toEqual([
@@ -322,7 +333,7 @@ describe('interpretQueueMessage: what the dead-letter queue holds, redriven', ()
     expect(read(invocationRecord('not an event'))).toStrictEqual({
       kind: 'request',
       parsed: {
-        ok: false,
+        kind: 'invalid',
         violations: [{ field: 'requestPayload', rule: 'type', message: 'must be a JSON object' }],
       },
     });
@@ -334,7 +345,7 @@ describe('interpretQueueMessage: what the dead-letter queue holds, redriven', ()
     expect(result).toMatchObject({
       kind: 'request',
       parsed: {
-        ok: true,
+        kind: 'valid',
         eventId: 'alarm-event-1',
         request: { DatabaseName: 'sales', TableNames: ['daily_*'] },
       },
@@ -344,7 +355,7 @@ describe('interpretQueueMessage: what the dead-letter queue holds, redriven', ()
   it('reads an alarm inside an on-failure record of the alarm function', () => {
     const result = read(invocationRecord(alarmStateChange({ id: 'alarm-event-2' })));
 
-    expect(result).toMatchObject({ kind: 'request', parsed: { ok: true, eventId: 'alarm-event-2' } });
+    expect(result).toMatchObject({ kind: 'request', parsed: { kind: 'valid', eventId: 'alarm-event-2' } });
   });
 
   it('says a redriven alarm that calls for no stop is ignored, and why', () => {
@@ -362,7 +373,7 @@ describe('interpretQueueMessage: what the dead-letter queue holds, redriven', ()
 
     expect(result).toMatchObject({
       kind: 'request',
-      parsed: { ok: false, violations: [{ field: 'detail.alarmName', rule: 'required' }] },
+      parsed: { kind: 'invalid', violations: [{ field: 'detail.alarmName', rule: 'required' }] },
     });
   });
 
@@ -386,7 +397,7 @@ describe('interpretQueueMessage: what the dead-letter queue holds, redriven', ()
     expect(result).toMatchObject({
       kind: 'request',
       parsed: {
-        ok: true,
+        kind: 'valid',
         eventId: 'exec-1',
         request: {
           DatabaseName: 'sales',
@@ -400,6 +411,52 @@ describe('interpretQueueMessage: what the dead-letter queue holds, redriven', ()
   it('refuses a maintenance-window payload that is missing fields', () => {
     const result = read({ window: 'nightly', scheduledTime: '2026-11-29T02:00:00Z' });
 
-    expect(result.kind === 'request' && result.parsed.ok).toBe(false);
+    expect(result.kind === 'request' && result.parsed.kind === 'valid').toBe(false);
+  });
+});
+
+describe('parseStopMessageBody: bodies that nest too deep', () => {
+  /** A stop request whose Reason nests `levels` arrays, so the body nests one level more. */
+  const bodyNesting = (levels: number) =>
+    `{"DatabaseName":"sales","TableName":"daily_mv","Reason":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+
+  it('refuses a body nested deeper than MAX_NESTING with one depth violation, before parsing it', () => {
+    const parsed = parseStopMessageBody(bodyNesting(MAX_NESTING + 1));
+
+    expect(parsed).toStrictEqual({
+      kind: 'invalid',
+      violations: [
+        {
+          field: '(body)',
+          rule: 'depth',
+          message: `nests arrays or objects deeper than ${MAX_NESTING} levels`,
+        },
+      ],
+    });
+  });
+
+  it('reads a body nested exactly MAX_NESTING deep, and judges its fields', () => {
+    const parsed = parseStopMessageBody(bodyNesting(MAX_NESTING));
+
+    expect(parsed.kind === 'valid' ? [] : parsed.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
+      'Reason type',
+    ]);
+  });
+
+  it('names the field it is given, the whole body by default', () => {
+    expect(nestingViolation('detail')).toMatchObject({ field: 'detail', rule: 'depth' });
+    expect(nestingViolation()).toMatchObject({ field: '(body)', rule: 'depth' });
+  });
+});
+
+describe('violationsOf: zod issues as violations', () => {
+  it('names a type it has no wording for as "a <type>"', () => {
+    const input = { when: 1 };
+    const result = z.safeParse(z.strictObject({ when: z.date() }), input);
+    if (result.success) throw new Error('expected a refusal');
+
+    expect(violationsOf(result.error, input, 'detail')).toEqual([
+      { field: 'detail.when', rule: 'type', message: 'must be a date' },
+    ]);
   });
 });

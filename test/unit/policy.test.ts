@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { checkAllowed } from '../../src/policy/allow-list.ts';
+import { contractText } from '../../src/policy/contract-text.ts';
 import {
   ALARM_EVENT_DETAIL_TYPE,
   ALARM_EVENT_SOURCE,
@@ -44,14 +45,14 @@ describe('checkAllowed: catalogs', () => {
   const salesEverything: AllowRule[] = [{ database: 'sales', tables: ['*'] }];
 
   it("covers the function's own catalog with a rule that names no catalog", () => {
-    expect(checkAllowed(salesEverything, OWN, target('sales', 'daily_mv'))).toEqual({ allowed: true });
+    expect(checkAllowed(salesEverything, OWN, target('sales', 'daily_mv'))).toEqual({ kind: 'allowed' });
   });
 
   it('refuses a foreign catalog that no rule names, saying it is not this account’s', () => {
     const verdict = checkAllowed(salesEverything, OWN, target('sales', 'daily_mv', FOREIGN_ACCOUNT_ID));
 
     expect(verdict).toEqual({
-      allowed: false,
+      kind: 'not-allowed',
       reason: 'catalog-not-allowed',
       detail: `catalog ${FOREIGN_ACCOUNT_ID} is not this account's and no allow rule names it`,
     });
@@ -61,10 +62,10 @@ describe('checkAllowed: catalogs', () => {
     const rules: AllowRule[] = [{ catalogId: FOREIGN_ACCOUNT_ID, database: 'shared', tables: ['*'] }];
 
     expect(checkAllowed(rules, OWN, target('shared', 'daily_mv', FOREIGN_ACCOUNT_ID))).toEqual({
-      allowed: true,
+      kind: 'allowed',
     });
     expect(checkAllowed(rules, OWN, target('shared', 'daily_mv'))).toEqual({
-      allowed: false,
+      kind: 'not-allowed',
       reason: 'catalog-not-allowed',
       detail: `no allow rule covers the catalog of account ${OWN}`,
     });
@@ -72,7 +73,7 @@ describe('checkAllowed: catalogs', () => {
 
   it('refuses everything when there are no rules', () => {
     expect(checkAllowed([], OWN, target('sales', 'daily_mv'))).toMatchObject({
-      allowed: false,
+      kind: 'not-allowed',
       reason: 'catalog-not-allowed',
     });
   });
@@ -87,7 +88,7 @@ describe('checkAllowed: catalogs', () => {
       reason: 'table-not-allowed',
     });
     expect(checkAllowed(rules, OWN, target('sales', 'hourly_mv', FOREIGN_ACCOUNT_ID))).toEqual({
-      allowed: true,
+      kind: 'allowed',
     });
   });
 });
@@ -99,13 +100,13 @@ describe('checkAllowed: databases and tables', () => {
   ];
 
   it('matches the database by glob', () => {
-    expect(checkAllowed(rules, OWN, target('sales_eu', 'daily_mv'))).toEqual({ allowed: true });
-    expect(checkAllowed(rules, OWN, target('sales_us', 'weekly_eu_mv'))).toEqual({ allowed: true });
+    expect(checkAllowed(rules, OWN, target('sales_eu', 'daily_mv'))).toEqual({ kind: 'allowed' });
+    expect(checkAllowed(rules, OWN, target('sales_us', 'weekly_eu_mv'))).toEqual({ kind: 'allowed' });
   });
 
   it('refuses a database no rule matches, naming it', () => {
     expect(checkAllowed(rules, OWN, target('finance', 'daily_mv'))).toEqual({
-      allowed: false,
+      kind: 'not-allowed',
       reason: 'database-not-allowed',
       detail: 'database finance is not in the allow-list',
     });
@@ -113,7 +114,7 @@ describe('checkAllowed: databases and tables', () => {
 
   it('refuses a table outside the table globs of its database, naming database and table', () => {
     expect(checkAllowed(rules, OWN, target('sales_eu', 'hourly_mv'))).toEqual({
-      allowed: false,
+      kind: 'not-allowed',
       reason: 'table-not-allowed',
       detail: 'table sales_eu.hourly_mv is not in the allow-list',
     });
@@ -124,7 +125,7 @@ describe('checkAllowed: databases and tables', () => {
     expect(checkAllowed(rules, OWN, target('sales_eu', 'campaign_mv'))).toMatchObject({
       reason: 'table-not-allowed',
     });
-    expect(checkAllowed(rules, OWN, target('marketing', 'campaign_mv'))).toEqual({ allowed: true });
+    expect(checkAllowed(rules, OWN, target('marketing', 'campaign_mv'))).toEqual({ kind: 'allowed' });
   });
 
   it('adds up several rules for the same database', () => {
@@ -133,15 +134,15 @@ describe('checkAllowed: databases and tables', () => {
       { database: 's*', tables: ['hourly_mv'] },
     ];
 
-    expect(checkAllowed(two, OWN, target('sales', 'daily_mv'))).toEqual({ allowed: true });
-    expect(checkAllowed(two, OWN, target('sales', 'hourly_mv'))).toEqual({ allowed: true });
+    expect(checkAllowed(two, OWN, target('sales', 'daily_mv'))).toEqual({ kind: 'allowed' });
+    expect(checkAllowed(two, OWN, target('sales', 'hourly_mv'))).toEqual({ kind: 'allowed' });
     expect(checkAllowed(two, OWN, target('sales', 'weekly_mv'))).toMatchObject({
       reason: 'table-not-allowed',
     });
   });
 
   it('checks a scope (no TableName) on catalog and database only: its tables are checked one by one later', () => {
-    expect(checkAllowed(rules, OWN, target('marketing'))).toEqual({ allowed: true });
+    expect(checkAllowed(rules, OWN, target('marketing'))).toEqual({ kind: 'allowed' });
     expect(checkAllowed(rules, OWN, target('finance'))).toMatchObject({ reason: 'database-not-allowed' });
     expect(checkAllowed(rules, OWN, target('marketing', undefined, FOREIGN_ACCOUNT_ID))).toMatchObject({
       reason: 'catalog-not-allowed',
@@ -179,7 +180,7 @@ describe('checkAllowed: databases and tables', () => {
             TableName: table,
           });
 
-          expect(verdict.allowed).toBe(expected);
+          expect(verdict.kind === 'allowed').toBe(expected);
         },
       ),
       { numRuns: 1000 },
@@ -477,6 +478,25 @@ describe('parseStackConfig: every refusal names its path', () => {
     expect(message).toContain('glue.requestsPerSecond: ');
   });
 
+  it('names the source "configuration" when the caller gives none', () => {
+    const error = thrownBy(() => parseStackConfig({ allow: [{ database: 'sales', catalogId: 'abc' }] }));
+
+    expect(error).toMatchObject({
+      message: 'configuration: allow.0.catalogId: must be a 12-digit AWS account ID',
+    });
+  });
+
+  it('lists the problems in one message, separated by semicolons', () => {
+    const message = refusalOf({
+      allow: [{ database: 'sales', catalogId: 'abc' }],
+      glue: { requestsPerSecond: -1 },
+    });
+
+    expect(message).toMatch(
+      /^config\/ci\.json: allow\.0\.catalogId: must be a 12-digit AWS account ID; glue\.requestsPerSecond: [^;]+$/,
+    );
+  });
+
   it('refuses two windows with the same name, naming it', () => {
     const input = {
       ...minimal,
@@ -565,6 +585,28 @@ describe('parseRuntimePolicy: the STOP_POLICY the functions receive', () => {
     });
   });
 
+  it('names (root) for a policy that is not an object at all', () => {
+    const error = thrownBy(() => parseRuntimePolicy('[]'));
+
+    expect(error).toMatchObject({ message: expect.stringMatching(/^STOP_POLICY: \(root\): [^;]+$/) });
+  });
+
+  it('lists every problem of the policy, separated by semicolons', () => {
+    const json = JSON.stringify({
+      allow: [{ database: 'sales', catalogId: 'abc' }],
+      dryRun: 'no',
+      costGuards: [],
+    });
+
+    const error = thrownBy(() => parseRuntimePolicy(json));
+
+    expect(error).toMatchObject({
+      message: expect.stringMatching(
+        /^STOP_POLICY: allow\.0\.catalogId: must be a 12-digit AWS account ID; dryRun: [^;]+$/,
+      ),
+    });
+  });
+
   it('refuses the stage-only parts (windows, Glue rate): they are not the functions’ business', () => {
     const json = JSON.stringify({
       allow: [{ database: 'sales' }],
@@ -591,7 +633,8 @@ const guard = (overrides: Partial<CostGuard> = {}): CostGuard => ({
 /** The alarm event, checked as the alarm function checks it. */
 const parsedAlarm = (options: Parameters<typeof alarmStateChange>[0] = {}): AlarmStateChange => {
   const parsed = parseAlarmStateChange(alarmStateChange(options));
-  if (!parsed.ok) throw new Error(`fixture is not a valid alarm event: ${JSON.stringify(parsed.violations)}`);
+  if (parsed.kind === 'invalid')
+    throw new Error(`fixture is not a valid alarm event: ${JSON.stringify(parsed.violations)}`);
   return parsed.event;
 };
 
@@ -606,7 +649,7 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
     const decision = decideOnAlarm(parsedAlarm(), [guard()]);
 
     expect(decision).toStrictEqual({
-      act: true,
+      kind: 'stop',
       alarmName: ALARM,
       request: {
         DatabaseName: 'sales',
@@ -620,9 +663,9 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
 
   it('builds a request the stop request contract accepts unchanged', () => {
     const decision = decideOnAlarm(parsedAlarm(), [guard()]);
-    if (!decision.act) throw new Error('expected the guard to act');
+    if (decision.kind === 'ignore') throw new Error('expected the guard to act');
 
-    expect(parseStopRequest(decision.request)).toStrictEqual({ ok: true, request: decision.request });
+    expect(parseStopRequest(decision.request)).toStrictEqual({ kind: 'valid', request: decision.request });
   });
 
   it('acts on INSUFFICIENT_DATA → ALARM too, saying where it came from', () => {
@@ -631,7 +674,7 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
     ]);
 
     expect(decision).toMatchObject({
-      act: true,
+      kind: 'stop',
       request: { Reason: `cost guard: alarm ${ALARM} went from INSUFFICIENT_DATA to ALARM: ${STATE_REASON}` },
     });
   });
@@ -640,8 +683,19 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
     const decision = decideOnAlarm(parsedAlarm({ previousState: undefined }), [guard()]);
 
     expect(decision).toMatchObject({
-      act: true,
+      kind: 'stop',
       request: { Reason: expect.stringContaining('went from unknown to ALARM') },
+    });
+  });
+
+  it('gives the bare transition as Reason when the state has no reason', () => {
+    const state = { value: 'ALARM', timestamp: '2026-11-29T02:00:40.989+0000' };
+
+    const decision = decideOnAlarm(parsedAlarm({ state }), [guard()]);
+
+    expect(decision).toMatchObject({
+      kind: 'stop',
+      request: { Reason: `cost guard: alarm ${ALARM} went from OK to ALARM` },
     });
   });
 
@@ -651,7 +705,7 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
     const decision = decideOnAlarm(parsedAlarm(), [guard({ scope })]);
 
     expect(decision).toMatchObject({
-      act: true,
+      kind: 'stop',
       request: { CatalogId: FOREIGN_ACCOUNT_ID, DatabaseName: 'shared', TableNames: ['*'] },
     });
   });
@@ -660,9 +714,9 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
     const dry = decideOnAlarm(parsedAlarm(), [guard({ dryRun: true })]);
     const real = decideOnAlarm(parsedAlarm(), [guard({ dryRun: false })]);
 
-    expect(dry).toMatchObject({ act: true, request: { DryRun: true } });
-    expect(real.act).toBe(true);
-    expect(real.act && real.request).not.toHaveProperty('DryRun');
+    expect(dry).toMatchObject({ kind: 'stop', request: { DryRun: true } });
+    expect(real.kind === 'stop').toBe(true);
+    expect(real.kind === 'stop' && real.request).not.toHaveProperty('DryRun');
   });
 
   it('picks the guard of this alarm among several', () => {
@@ -670,7 +724,7 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
 
     const decision = decideOnAlarm(parsedAlarm(), [other, guard()]);
 
-    expect(decision).toMatchObject({ act: true, request: { DatabaseName: 'sales' } });
+    expect(decision).toMatchObject({ kind: 'stop', request: { DatabaseName: 'sales' } });
   });
 
   it('copies the guard’s table list, so the request never shares the configuration’s array', () => {
@@ -678,8 +732,8 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
 
     const decision = decideOnAlarm(parsedAlarm(), [configured]);
 
-    expect(decision).toMatchObject({ act: true, request: { TableNames: configured.scope.tables } });
-    expect(decision.act && decision.request.TableNames).not.toBe(configured.scope.tables);
+    expect(decision).toMatchObject({ kind: 'stop', request: { TableNames: configured.scope.tables } });
+    expect(decision.kind === 'stop' && decision.request.TableNames).not.toBe(configured.scope.tables);
   });
 
   it('falls back to the event time for IssuedAt when the state has no usable timestamp', () => {
@@ -703,8 +757,8 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
 
     const decision = decideOnAlarm(withoutTime, [guard()]);
 
-    expect(decision.act).toBe(true);
-    expect(decision.act && decision.request).not.toHaveProperty('IssuedAt');
+    expect(decision.kind === 'stop').toBe(true);
+    expect(decision.kind === 'stop' && decision.request).not.toHaveProperty('IssuedAt');
   });
 
   it('cuts Reason to 1024 and RequestedBy to 255 code points, never inside a character', () => {
@@ -715,7 +769,7 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
       parsedAlarm({ alarmName: longName, state: alarmState('ALARM', { reason: longReason }) }),
       [guard({ alarmName: longName })],
     );
-    if (!decision.act) throw new Error('expected the guard to act');
+    if (decision.kind === 'ignore') throw new Error('expected the guard to act');
 
     expect([...(decision.request.Reason ?? '')]).toHaveLength(1024);
     expect([...(decision.request.RequestedBy ?? '')]).toHaveLength(255);
@@ -743,9 +797,12 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
         const event = parsedAlarm({ alarmName, state: alarmState('ALARM', { reason }) });
 
         const decision = decideOnAlarm(event, [guard({ alarmName })]);
-        if (!decision.act) throw new Error('expected the guard to act');
+        if (decision.kind === 'ignore') throw new Error('expected the guard to act');
 
-        expect(parseStopRequest(decision.request)).toStrictEqual({ ok: true, request: decision.request });
+        expect(parseStopRequest(decision.request)).toStrictEqual({
+          kind: 'valid',
+          request: decision.request,
+        });
       }),
       { numRuns: 1000 },
     );
@@ -757,9 +814,9 @@ describe('decideOnAlarm: a transition into ALARM stops the guard’s scope', () 
     const reason = 'Manually set by on-call:\nDPU spend above budget\r\nsee runbook';
 
     const decision = decideOnAlarm(parsedAlarm({ state: alarmState('ALARM', { reason }) }), [guard()]);
-    if (!decision.act) throw new Error('expected the guard to act');
+    if (decision.kind === 'ignore') throw new Error('expected the guard to act');
 
-    expect(parseStopRequest(decision.request)).toStrictEqual({ ok: true, request: decision.request });
+    expect(parseStopRequest(decision.request)).toStrictEqual({ kind: 'valid', request: decision.request });
     expect(decision.request.Reason).toBe(
       `cost guard: alarm ${ALARM} went from OK to ALARM: Manually set by on-call: DPU spend above budget  see runbook`,
     );
@@ -771,7 +828,7 @@ describe('decideOnAlarm: everything else is ignored, with a reason', () => {
     const event = parsedAlarm({ previousState: alarmState('ALARM'), state: alarmState('ALARM') });
 
     expect(decideOnAlarm(event, [guard()])).toStrictEqual({
-      act: false,
+      kind: 'ignore',
       alarmName: ALARM,
       why: 'ALARM → ALARM re-evaluation: the stop was already requested when the alarm fired',
     });
@@ -781,7 +838,7 @@ describe('decideOnAlarm: everything else is ignored, with a reason', () => {
     const event = parsedAlarm({ previousState: alarmState('ALARM'), state: alarmState(value) });
 
     expect(decideOnAlarm(event, [guard()])).toStrictEqual({
-      act: false,
+      kind: 'ignore',
       alarmName: ALARM,
       why: `state is now ${value}: only a transition into ALARM stops refreshes`,
     });
@@ -791,7 +848,7 @@ describe('decideOnAlarm: everything else is ignored, with a reason', () => {
     const event = parsedAlarm({ alarmName: 'some-other-alarm' });
 
     expect(decideOnAlarm(event, [guard()])).toStrictEqual({
-      act: false,
+      kind: 'ignore',
       alarmName: 'some-other-alarm',
       why: 'no cost guard is configured for this alarm',
     });
@@ -806,7 +863,7 @@ describe('decideOnAlarm: everything else is ignored, with a reason', () => {
 
         const decision = decideOnAlarm(event, known ? [guard()] : []);
 
-        expect(decision.act).toBe(known && current === 'ALARM' && previous !== 'ALARM');
+        expect(decision.kind === 'stop').toBe(known && current === 'ALARM' && previous !== 'ALARM');
       }),
       { numRuns: 1000 },
     );
@@ -819,7 +876,7 @@ describe('parseAlarmStateChange', () => {
 
     const parsed = parseAlarmStateChange(event);
 
-    expect(parsed).toStrictEqual({ ok: true, event });
+    expect(parsed).toStrictEqual({ kind: 'valid', event });
     expect(event).toMatchObject({ source: ALARM_EVENT_SOURCE, 'detail-type': ALARM_EVENT_DETAIL_TYPE });
   });
 
@@ -829,7 +886,7 @@ describe('parseAlarmStateChange', () => {
     const parsed = parseAlarmStateChange(event);
 
     expect(parsed).toMatchObject({
-      ok: false,
+      kind: 'invalid',
       eventId: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
       violations: [
         { field: 'source', rule: 'value' },
@@ -843,7 +900,7 @@ describe('parseAlarmStateChange', () => {
 
     const parsed = parseAlarmStateChange(event);
 
-    expect(parsed.ok ? [] : parsed.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
+    expect(parsed.kind === 'valid' ? [] : parsed.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
       'detail.alarmName required',
       'detail.state required',
     ]);
@@ -855,7 +912,7 @@ describe('parseAlarmStateChange', () => {
 
     const parsed = parseAlarmStateChange(event);
 
-    expect(parsed.ok ? [] : parsed.violations).toEqual([
+    expect(parsed.kind === 'valid' ? [] : parsed.violations).toEqual([
       { field: 'detail.state.value', rule: 'type', message: 'must be a string' },
     ]);
   });
@@ -864,15 +921,31 @@ describe('parseAlarmStateChange', () => {
     const accepted = parseAlarmStateChange(alarmStateChange({ id: 'a'.repeat(255) }));
     const refused = parseAlarmStateChange(alarmStateChange({ id: 'a'.repeat(256) }));
 
-    expect(accepted.ok).toBe(true);
-    expect(refused.ok ? [] : refused.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
+    expect(accepted.kind).toBe('valid');
+    expect(refused.kind === 'valid' ? [] : refused.violations.map((v) => `${v.field} ${v.rule}`)).toEqual([
       'id max-length',
     ]);
   });
 
+  it('refuses a string or a number as the event, without an event id', () => {
+    for (const event of ['{"id":"c4c1c1c9"}', 42]) {
+      const parsed = parseAlarmStateChange(event);
+
+      expect(parsed).toMatchObject({ kind: 'invalid', violations: [{ field: '(body)', rule: 'type' }] });
+      expect(parsed).not.toHaveProperty('eventId');
+    }
+  });
+
+  it('carries no event id when the event’s id is not a string', () => {
+    const parsed = parseAlarmStateChange({ ...alarmStateChange(), id: 42 });
+
+    expect(parsed).toMatchObject({ kind: 'invalid', violations: [{ field: 'id', rule: 'type' }] });
+    expect(parsed).not.toHaveProperty('eventId');
+  });
+
   it('refuses something that is not an object, without an event id', () => {
     expect(parseAlarmStateChange(null)).toEqual({
-      ok: false,
+      kind: 'invalid',
       violations: [{ field: '(body)', rule: 'type', message: 'must be a JSON object' }],
     });
   });
@@ -885,6 +958,8 @@ describe('normaliseTimestamp', () => {
     ['2026-11-29T00:30:00-0130', '2026-11-29T02:00:00.000Z'],
     ['2026-11-29T02:00:00+00:00', '2026-11-29T02:00:00.000Z'],
     ['2026-11-29T02:00:00Z', '2026-11-29T02:00:00.000Z'],
+    // An ISO-8601 expanded year: only the offset at the end is an offset.
+    ['+002026-11-29T02:00:40.989+0000', '2026-11-29T02:00:40.989Z'],
   ])('reads CloudWatch’s %s as %s', (value, expected) => {
     expect(normaliseTimestamp(value)).toBe(expected);
   });
@@ -1109,7 +1184,7 @@ describe('scopeRequestForWindow', () => {
 
           const request = scopeRequestForWindow(payload);
 
-          expect(parseStopRequest(request)).toStrictEqual({ ok: true, request });
+          expect(parseStopRequest(request)).toStrictEqual({ kind: 'valid', request });
         },
       ),
       { numRuns: 1000 },
@@ -1127,5 +1202,35 @@ describe('stage configuration limits that keep derived requests inside the contr
         costGuards: [{ alarmName: 'a', scope: { database: 'sales', tables } }],
       }),
     ).toThrow('costGuards.0.scope.tables: must name at most 100 tables or globs');
+  });
+});
+
+describe('contractText: configuration and AWS text made fit for Reason and RequestedBy', () => {
+  it('turns control characters other than tab, U+FFFE and U+FFFF into spaces', () => {
+    expect(contractText('a\nb\u0000c\u001fd\te\uFFFEf\uFFFFg\u0008h', 100)).toBe('a b c d\te f g h');
+  });
+
+  it('turns a lone surrogate into U+FFFD and keeps a well-formed pair', () => {
+    expect(contractText('x\uD800y\uDC00z😀', 100)).toBe('x\uFFFDy\uFFFDz😀');
+  });
+
+  it('cuts the text to max code points, never inside a surrogate pair', () => {
+    expect(contractText('😀😀😀', 2)).toBe('😀😀');
+    expect(contractText('abc', 3)).toBe('abc');
+  });
+
+  it('always gives a Reason the stop request contract accepts', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 50 }),
+        (text, max) => {
+          const request = { DatabaseName: 'sales', TableNames: ['*'], Reason: contractText(text, max) };
+
+          expect(parseStopRequest(request).kind).toBe('valid');
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -9,7 +9,7 @@ import {
   type TableStopRequest,
 } from '../../src/request/contract.ts';
 import { parseStopMessageBody, parseStopRequest } from '../../src/request/parse.ts';
-import { GlueCallError, PermanentStopError, TransientStopError } from '../../src/stop/errors.ts';
+import { GlueCallError, StopError } from '../../src/stop/errors.ts';
 import { handleStopRequest } from '../../src/stop/handle-stop-request.ts';
 import type { ActiveRun, RunLister, ScopeStopCommand, TableStopCommand } from '../../src/stop/ports.ts';
 import {
@@ -67,8 +67,8 @@ const fakePorts = (options: FakeOptions = {}) => {
         if (options.listFails !== undefined) throw options.listFails;
         return (options.running ?? []).filter(
           (run) =>
-            run.databaseName === query.DatabaseName &&
-            (query.TableName === undefined || run.tableName === query.TableName),
+            run.target.DatabaseName === query.DatabaseName &&
+            (query.TableName === undefined || run.target.TableName === query.TableName),
         );
       },
     },
@@ -108,7 +108,7 @@ const scopeCommand = (overrides: Partial<ScopeStopCommand> = {}): ScopeStopComma
 const glueError = (code: string, httpStatusCode?: number) =>
   new GlueCallError(glueFailure(code, httpStatusCode));
 
-const DAILY = activeRun({ tableName: 'daily_mv', runId: RUN_ID, startedAt: '2026-11-29T01:30:00.000Z' });
+const DAILY = activeRun({ TableName: 'daily_mv', runId: RUN_ID, startedAt: '2026-11-29T01:30:00.000Z' });
 
 describe('stopTable: without guard or dry run', () => {
   it('stops the target with no List call and records stop-requested at the injected time', async () => {
@@ -139,17 +139,16 @@ describe('stopTable: without guard or dry run', () => {
     ['AccessDeniedException', 'glue-access-denied'],
     ['EntityNotFoundException', 'table-not-found'],
   ] as const)(
-    'throws %s as a PermanentStopError with reason %s and the Glue error as cause',
+    'throws %s as a rejected StopError with reason %s and the Glue error as cause',
     async (code, reason) => {
       const failure = glueError(code, 400);
       const { deps } = fakePorts({ stopFails: failure });
 
       const error = await rejectionOf(stopTable(tableCommand(), deps));
 
-      expect(error).toBeInstanceOf(PermanentStopError);
+      expect(error).toBeInstanceOf(StopError);
       expect(error).toMatchObject({
-        name: 'PermanentStopError',
-        reason,
+        failure: { kind: 'rejected', reason },
         message: failure.message,
         cause: failure,
       });
@@ -163,27 +162,27 @@ describe('stopTable: without guard or dry run', () => {
     ['ECONNRESET', undefined, 'network-error'],
     ['ExpiredTokenException', 403, 'glue-unexpected-error'],
   ] as const)(
-    'throws %s (HTTP status %s) as a TransientStopError with reason %s',
+    'throws %s (HTTP status %s) as a retry StopError with reason %s',
     async (code, status, reason) => {
       const failure = glueError(code, status);
       const { deps } = fakePorts({ stopFails: failure });
 
       const error = await rejectionOf(stopTable(tableCommand(), deps));
 
-      expect(error).toBeInstanceOf(TransientStopError);
-      expect(error).toMatchObject({ name: 'TransientStopError', reason, cause: failure });
+      expect(error).toBeInstanceOf(StopError);
+      expect(error).toMatchObject({ failure: { kind: 'retry', reason }, cause: failure });
     },
   );
 
-  it('throws anything that is not a GlueCallError as TransientStopError unexpected-error, keeping the cause', async () => {
+  it('throws anything that is not a GlueCallError as a retry StopError unexpected-error, keeping the cause', async () => {
     const bug = new TypeError('stopper blew up');
     const { deps } = fakePorts({ stopFails: bug });
 
     const error = await rejectionOf(stopTable(tableCommand(), deps));
 
-    expect(error).toBeInstanceOf(TransientStopError);
+    expect(error).toBeInstanceOf(StopError);
     expect(error).toMatchObject({
-      reason: 'unexpected-error',
+      failure: { kind: 'retry', reason: 'unexpected-error' },
       message: 'Glue call failed unexpectedly: TypeError: stopper blew up',
       cause: bug,
     });
@@ -243,7 +242,7 @@ describe('stopTable: with a run guard', () => {
   });
 
   it('skips, without a Stop call, a run that started after IssuedAt', async () => {
-    const later = activeRun({ tableName: 'daily_mv', startedAt: '2026-11-29T02:00:01.000Z' });
+    const later = activeRun({ TableName: 'daily_mv', startedAt: '2026-11-29T02:00:01.000Z' });
     const { deps, stopped } = fakePorts({ running: [later] });
 
     const recorded = await stopTable(tableCommand({ guard: { issuedAt: ISSUED_AT } }), deps);
@@ -257,7 +256,7 @@ describe('stopTable: with a run guard', () => {
   });
 
   it('stops a run that started exactly at IssuedAt', async () => {
-    const sameInstant = activeRun({ tableName: 'daily_mv', startedAt: '2026-11-29T02:00:00.000Z' });
+    const sameInstant = activeRun({ TableName: 'daily_mv', startedAt: '2026-11-29T02:00:00.000Z' });
     const { deps, stopped } = fakePorts({ running: [sameInstant] });
 
     const recorded = await stopTable(tableCommand({ guard: { issuedAt: ISSUED_AT } }), deps);
@@ -291,38 +290,35 @@ describe('stopTable: with a run guard', () => {
   });
 
   it.each([
-    ['AccessDeniedException', 400, 'PermanentStopError', 'glue-access-denied', PermanentStopError],
-    ['EntityNotFoundException', 400, 'PermanentStopError', 'table-not-found', PermanentStopError],
-    ['InvalidInputException', 400, 'PermanentStopError', 'glue-invalid-input', PermanentStopError],
-    ['ThrottlingException', 400, 'TransientStopError', 'glue-throttled', TransientStopError],
-    ['ECONNREFUSED', undefined, 'TransientStopError', 'network-error', TransientStopError],
-    [
-      'MaterializedViewRefreshTaskNotRunningException',
-      400,
-      'TransientStopError',
-      'glue-unexpected-error',
-      TransientStopError,
-    ],
+    ['AccessDeniedException', 400, 'rejected', 'glue-access-denied'],
+    ['EntityNotFoundException', 400, 'rejected', 'table-not-found'],
+    ['InvalidInputException', 400, 'rejected', 'glue-invalid-input'],
+    ['ThrottlingException', 400, 'retry', 'glue-throttled'],
+    ['ECONNREFUSED', undefined, 'retry', 'network-error'],
+    ['MaterializedViewRefreshTaskNotRunningException', 400, 'retry', 'glue-unexpected-error'],
   ] as const)(
-    'turns a List failure %s (HTTP status %s) into a %s with reason %s, with no Stop call',
-    async (code, status, _name, reason, errorClass) => {
+    'turns a List failure %s (HTTP status %s) into a %s StopError with reason %s, with no Stop call',
+    async (code, status, kind, reason) => {
       const failure = glueError(code, status);
       const { deps, stopped } = fakePorts({ listFails: failure });
 
       const error = await rejectionOf(stopTable(tableCommand({ guard: { runId: RUN_ID } }), deps));
 
-      expect(error).toBeInstanceOf(errorClass);
-      expect(error).toMatchObject({ reason, cause: failure });
+      expect(error).toBeInstanceOf(StopError);
+      expect(error).toMatchObject({ failure: { kind, reason }, cause: failure });
       expect(stopped).toEqual([]);
     },
   );
 
-  it('turns a List failure that is not a GlueCallError into TransientStopError unexpected-error', async () => {
+  it('turns a List failure that is not a GlueCallError into a retry StopError unexpected-error', async () => {
     const { deps } = fakePorts({ listFails: new RangeError('bad page') });
 
     const error = await rejectionOf(stopTable(tableCommand({ guard: { issuedAt: ISSUED_AT } }), deps));
 
-    expect(error).toMatchObject({ name: 'TransientStopError', reason: 'unexpected-error' });
+    expect(error).toMatchObject({
+      name: 'StopError',
+      failure: { kind: 'retry', reason: 'unexpected-error' },
+    });
   });
 });
 
@@ -364,9 +360,9 @@ describe('stopTable: dry run', () => {
 
 describe('expandScope: one exact stop request per running table', () => {
   const running = [
-    activeRun({ tableName: 'weekly_mv', runId: '33333333-3333-4333-8333-333333333333' }),
-    activeRun({ tableName: 'daily_mv', runId: '11111111-1111-4111-8111-111111111111' }),
-    activeRun({ tableName: 'hourly_mv', runId: '22222222-2222-4222-8222-222222222222', status: 'STARTING' }),
+    activeRun({ TableName: 'weekly_mv', runId: '33333333-3333-4333-8333-333333333333' }),
+    activeRun({ TableName: 'daily_mv', runId: '11111111-1111-4111-8111-111111111111' }),
+    activeRun({ TableName: 'hourly_mv', runId: '22222222-2222-4222-8222-222222222222', status: 'STARTING' }),
   ];
 
   it('queues every STARTING or RUNNING table of the scope, sorted by table, each with its run guard and keys', async () => {
@@ -443,7 +439,7 @@ describe('expandScope: one exact stop request per running table', () => {
   it('ignores runs of another database, should the port report them', async () => {
     const { deps, enqueued } = fakePorts();
     const lister: RunLister = {
-      activeRuns: async () => [DAILY, activeRun({ databaseName: 'marketing', tableName: 'x_mv' })],
+      activeRuns: async () => [DAILY, activeRun({ DatabaseName: 'marketing', TableName: 'x_mv' })],
     };
 
     await expandScope(scopeCommand(), { ...deps, runs: lister });
@@ -453,11 +449,11 @@ describe('expandScope: one exact stop request per running table', () => {
 
   it('queues one request per table, for its latest run', async () => {
     const older = activeRun({
-      tableName: 'daily_mv',
+      TableName: 'daily_mv',
       runId: OTHER_RUN_ID,
       startedAt: '2026-11-29T01:00:00.000Z',
     });
-    const newer = activeRun({ tableName: 'daily_mv', runId: RUN_ID, startedAt: '2026-11-29T01:40:00.000Z' });
+    const newer = activeRun({ TableName: 'daily_mv', runId: RUN_ID, startedAt: '2026-11-29T01:40:00.000Z' });
     const { deps, enqueued } = fakePorts({ running: [newer, older] });
 
     const recorded = await expandScope(scopeCommand(), deps);
@@ -536,7 +532,7 @@ describe('expandScope: one exact stop request per running table', () => {
   });
 
   it('lets an enqueue failure propagate unchanged, so the scope request is retried', async () => {
-    const failure = new TransientStopError('fan-out-incomplete', '2 of 3 not sent');
+    const failure = StopError.retry('fan-out-incomplete', '2 of 3 not sent');
     const { deps } = fakePorts({ running, enqueueFails: failure });
 
     const error = await rejectionOf(expandScope(scopeCommand(), deps));
@@ -545,16 +541,16 @@ describe('expandScope: one exact stop request per running table', () => {
   });
 
   it.each([
-    ['AccessDeniedException', 400, 'PermanentStopError', 'glue-access-denied'],
-    ['ThrottlingException', 400, 'TransientStopError', 'glue-throttled'],
+    ['AccessDeniedException', 400, 'rejected', 'glue-access-denied'],
+    ['ThrottlingException', 400, 'retry', 'glue-throttled'],
   ] as const)(
-    'turns a List failure %s (HTTP status %s) into a %s with reason %s, queueing nothing',
-    async (code, status, name, reason) => {
+    'turns a List failure %s (HTTP status %s) into a %s StopError with reason %s, queueing nothing',
+    async (code, status, kind, reason) => {
       const { deps, enqueued } = fakePorts({ listFails: glueError(code, status) });
 
       const error = await rejectionOf(expandScope(scopeCommand(), deps));
 
-      expect(error).toMatchObject({ name, reason });
+      expect(error).toMatchObject({ name: 'StopError', failure: { kind, reason } });
       expect(enqueued).toEqual([]);
     },
   );
@@ -573,7 +569,7 @@ describe('expandScope: one exact stop request per running table', () => {
         startedAt: fc.option(fc.integer({ min: 0, max: 4e12 }), { nil: undefined }),
       })
       .map(({ tableName: name, runId, startedAt }) => {
-        const { startedAt: _none, ...base } = activeRun({ tableName: name, runId });
+        const { startedAt: _none, ...base } = activeRun({ TableName: name, runId });
         return startedAt === undefined ? base : { ...base, startedAt: new Date(startedAt).toISOString() };
       });
     const parentKey = fc.oneof(
@@ -616,11 +612,11 @@ describe('expandScope: one exact stop request per running table', () => {
 
           const recorded = await expandScope(command, deps);
 
-          expect(enqueued).toHaveLength(new Set(runs.map((r) => r.tableName)).size);
+          expect(enqueued).toHaveLength(new Set(runs.map((r) => r.target.TableName)).size);
           expect(recorded.queued).toBe(enqueued.length);
           expect(new Set(enqueued.map((r) => r.IdempotencyKey)).size).toBe(enqueued.length);
           for (const request of enqueued) {
-            expect(parseStopRequest(request)).toStrictEqual({ ok: true, request });
+            expect(parseStopRequest(request)).toStrictEqual({ kind: 'valid', request });
             expect(request).toMatchObject({ IssuedAt: at, ParentIdempotencyKey: key });
           }
         },
@@ -642,7 +638,8 @@ describe('scope requests end to end: what the stop queue receives back', () => {
         original: body,
       },
       {
-        executeStop: async (command) => ({ ...(await runStopCommand(command, commands)), replayed: false }),
+        commands,
+        once: async (command, work) => ({ ...(await work(command)), replayed: false }),
         parker: { park: async () => undefined },
         report: () => undefined,
         policy: { allow: [{ database: '*', tables: ['*'] }], dryRun: false },
@@ -661,12 +658,12 @@ describe('scope requests end to end: what the stop queue receives back', () => {
 
     const { outcome, enqueued } = await handleBody(body, [
       DAILY,
-      activeRun({ tableName: 'hourly_mv', runId: OTHER_RUN_ID }),
+      activeRun({ TableName: 'hourly_mv', runId: OTHER_RUN_ID }),
     ]);
 
     expect(outcome).toMatchObject({ outcome: 'expanded', queued: 2 });
     for (const request of enqueued)
-      expect(parseStopMessageBody(JSON.stringify(request))).toStrictEqual({ ok: true, request });
+      expect(parseStopMessageBody(JSON.stringify(request))).toStrictEqual({ kind: 'valid', request });
   });
 
   it('never accepts a scope request whose derived requests the queue would then refuse, whatever its event id', async () => {
@@ -689,7 +686,7 @@ describe('scope requests end to end: what the stop queue receives back', () => {
 
     const refusedByQueue = enqueued.flatMap((request) => {
       const parsed = parseStopMessageBody(JSON.stringify(request));
-      return parsed.ok ? [] : parsed.violations.map((v) => `${v.field}: ${v.message}`);
+      return parsed.kind === 'valid' ? [] : parsed.violations.map((v) => `${v.field}: ${v.message}`);
     });
     expect(['expanded', 'rejected']).toContain(outcome.outcome);
     expect(refusedByQueue).toEqual([]);
@@ -724,6 +721,29 @@ describe('derivedIdempotencyKey', () => {
       { numRuns: 1000 },
     );
   });
+
+  it.each(['CatalogId', 'DatabaseName', 'TableName'] as const)(
+    'gives another key under the same parent when only the %s differs',
+    (field) => {
+      const name = validText(32);
+      const target = fc.record({ CatalogId: name, DatabaseName: name, TableName: name });
+      const parentKey = fc.oneof(
+        fc.string(),
+        fc.uuid().map((id) => `event:${id}`),
+        validText(64).map((key) => `key:${key}`),
+      );
+
+      fc.assert(
+        fc.property(parentKey, target, name, (parent, original, other) => {
+          fc.pre(other !== original[field]);
+          const changed = { ...original, [field]: other };
+
+          expect(derivedIdempotencyKey(parent, changed)).not.toBe(derivedIdempotencyKey(parent, original));
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
 
   it('gives another key under another parent, so a new scope request can stop the same table again', () => {
     expect(derivedIdempotencyKey('event:a', table('daily_mv'))).not.toBe(

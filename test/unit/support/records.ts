@@ -45,16 +45,24 @@ export const scopeTarget = (overrides: Partial<ScopeTarget> = {}): ScopeTarget =
   ...overrides,
 });
 
+/** Overrides of `activeRun`: the run's own fields, and its view's fields flat, for short fixtures. */
+export type ActiveRunOverrides = Partial<Omit<ActiveRun, 'target'>> & Partial<StopTarget>;
+
 /** A STARTING or RUNNING refresh task run, as the Glue adapter reports it. */
-export const activeRun = (overrides: Partial<ActiveRun> = {}): ActiveRun => ({
-  runId: RUN_ID,
-  catalogId: FUNCTION_ACCOUNT_ID,
-  databaseName: 'sales',
-  tableName: 'daily_revenue_mv',
-  status: 'RUNNING',
-  startedAt: '2026-11-29T01:30:00.000Z',
-  ...overrides,
-});
+export const activeRun = (overrides: ActiveRunOverrides = {}): ActiveRun => {
+  const { CatalogId, DatabaseName, TableName, ...run } = overrides;
+  return {
+    runId: RUN_ID,
+    status: 'RUNNING',
+    startedAt: '2026-11-29T01:30:00.000Z',
+    ...run,
+    target: stopTarget({
+      ...(CatalogId !== undefined ? { CatalogId } : {}),
+      ...(DatabaseName !== undefined ? { DatabaseName } : {}),
+      ...(TableName !== undefined ? { TableName } : {}),
+    }),
+  };
+};
 
 /** An EventBridge event as a rule delivers it (to the function, or as an SQS body). */
 export const eventBridgeEnvelope = (

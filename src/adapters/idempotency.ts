@@ -1,6 +1,7 @@
 /**
- * Idempotency adapter: Powertools idempotency over DynamoDB around the core's `stopOnce`, with its
- * errors translated into the core's permanent / transient vocabulary.
+ * Idempotency adapter: the core's `RunOnce` port over Powertools idempotency and DynamoDB. The library's
+ * errors are mapped to the core's `StopError` here, at the boundary; the work itself is the core's, handed
+ * in by the caller, so this adapter knows nothing of what a stop is.
  */
 import {
   IdempotencyAlreadyInProgressError,
@@ -12,42 +13,39 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { PermanentStopError, TransientStopError } from '../stop/errors.ts';
+import { StopError } from '../stop/errors.ts';
 import { type RecordedStop, toRecordedStop } from '../stop/outcome.ts';
-import type { StopCommand, StopExecutor } from '../stop/ports.ts';
-import { type CommandDependencies, runStopCommand } from '../stop/run-command.ts';
+import type { RunOnce, StopCommand } from '../stop/ports.ts';
 
 /**
- * Records of both functions share this prefix, so a request that reaches the stack twice (directly
- * from EventBridge and through the queue) is still acted on once.
+ * Records of every function share this prefix, so a request that reaches the stack twice (directly from
+ * EventBridge and through the queue) is still acted on once.
  */
 export const IDEMPOTENCY_KEY_PREFIX = 'glue-mv-stop';
 
-export interface IdempotentStopOptions {
-  /** What the wrapped command needs: Glue, the stop queue and the allow-list. */
-  readonly commands: CommandDependencies;
+export interface IdempotencyOptions {
   readonly dynamoDb: DynamoDBClient;
   readonly tableName: string;
   readonly expiresAfterSeconds: number;
 }
 
-export interface IdempotentStop {
-  readonly execute: StopExecutor;
+export interface Idempotency {
+  readonly once: RunOnce;
   /** Lets in-progress records expire with the invocation's remaining time (a crashed run frees its key). */
   registerLambdaContext(context: Context): void;
 }
 
 const translate = (error: unknown, command: StopCommand): unknown => {
-  if (error instanceof PermanentStopError || error instanceof TransientStopError) return error;
+  if (error instanceof StopError) return error;
   if (error instanceof IdempotencyValidationError) {
-    return new PermanentStopError(
+    return StopError.rejected(
       'idempotency-key-reused',
       `idempotency key "${command.idempotencyKey}" was already used for a different target`,
       { cause: error },
     );
   }
   if (error instanceof IdempotencyAlreadyInProgressError) {
-    return new TransientStopError(
+    return StopError.retry(
       'duplicate-in-progress',
       'the same request is being handled by another invocation',
       {
@@ -58,14 +56,14 @@ const translate = (error: unknown, command: StopCommand): unknown => {
   if (error instanceof IdempotencyUnknownError) {
     // Persistence failures (store unreachable, throttled) and the library's other states: no Glue call
     // was made, or its result could not be recorded; either way another attempt is safe.
-    return new TransientStopError('idempotency-store-unavailable', `${error.name}: ${error.message}`, {
+    return StopError.retry('idempotency-store-unavailable', `${error.name}: ${error.message}`, {
       cause: error,
     });
   }
   return error;
 };
 
-export const createIdempotentStop = (options: IdempotentStopOptions): IdempotentStop => {
+export const createIdempotency = (options: IdempotencyOptions): Idempotency => {
   const config = new IdempotencyConfig({
     eventKeyJmesPath: 'idempotencyKey',
     // A reused key with another target is refused, not answered with the other target's result.
@@ -78,25 +76,26 @@ export const createIdempotentStop = (options: IdempotentStopOptions): Idempotent
     tableName: options.tableName,
     awsSdkV3Client: options.dynamoDb,
   });
-  const stop = makeIdempotent(
-    async (command: StopCommand): Promise<RecordedStop> => runStopCommand(command, options.commands),
-    { persistenceStore, config, keyPrefix: IDEMPOTENCY_KEY_PREFIX },
+  // The command (first argument) is what is keyed, validated and hashed; the work runs with it.
+  const run = makeIdempotent(
+    async (
+      command: StopCommand,
+      work: (command: StopCommand) => Promise<RecordedStop>,
+    ): Promise<RecordedStop> => work(command),
+    { persistenceStore, config, keyPrefix: IDEMPOTENCY_KEY_PREFIX, dataIndexArgument: 0 },
   );
   return {
     registerLambdaContext: (context) => config.registerLambdaContext(context),
-    async execute(command) {
+    async once(command, work) {
       let stored: unknown;
       try {
-        stored = await stop(command);
+        stored = await run(command, work);
       } catch (error) {
         throw translate(error, command);
       }
       const recorded = toRecordedStop(stored);
       if (!recorded) {
-        throw new TransientStopError(
-          'unexpected-error',
-          'the idempotency record does not hold a valid result',
-        );
+        throw StopError.retry('unexpected-error', 'the idempotency record does not hold a valid result');
       }
       const replayed =
         typeof stored === 'object' && stored !== null && 'replayed' in stored && stored.replayed === true;

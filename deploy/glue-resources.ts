@@ -1,10 +1,7 @@
-'use strict';
 /**
- * Variable resolver for serverless.yml: the IAM `Resource` list for the Glue materialized-view actions
- * (`glue:StopMaterializedViewRefreshTaskRun`, `glue:ListMaterializedViewRefreshTaskRuns`), generated from
- * the `allow` rules of the stage's configuration (`config/<stage>.json`, see stage-config.cjs).
- *
- *   Resource: ${file(./deploy/glue-resources.cjs):arns}
+ * The IAM `Resource` list for the Glue materialized-view actions (`glue:StopMaterializedViewRefreshTaskRun`,
+ * `glue:ListMaterializedViewRefreshTaskRuns`) of the function roles (deploy/roles.ts), generated from the
+ * `allow` rules of the stage's configuration (`config/<stage>.json`, see stage-config.ts).
  *
  * Each rule grants, in its catalog's account (the stack's own account when the rule has no `catalogId`):
  *   - the root catalog            arn:<partition>:glue:<region>:<account>:catalog
@@ -20,50 +17,55 @@
  * in every function role, so packaging fails, naming the configuration file, when it alone would take
  * more than `GLUE_ARNS_BUDGET_CHARS`: the rest of the largest role needs about 1.5 K.
  */
-const { StageConfigError, stageConfigOf } = require('./stage-config.cjs');
+import type { AllowRule } from '../src/policy/stack-config.ts';
+import { ACCOUNT, PARTITION, REGION } from './cfn.ts';
+import { StageConfigError } from './stage-config.ts';
 
-const OWN_ACCOUNT = `\${AWS::AccountId}`;
-const GLUE_ARNS_BUDGET_CHARS = 8000;
+export const GLUE_ARNS_BUDGET_CHARS = 8000;
+
+export type FnSub = { readonly 'Fn::Sub': string };
 
 /** Characters an ARN list takes in a deployed policy: longest partition and region, quotes and commas. */
-function deployedLength(arns) {
-  return arns.reduce(
+const deployedLength = (arns: readonly FnSub[]): number =>
+  arns.reduce(
     (total, { 'Fn::Sub': arn }) =>
       total +
       arn
-        .replaceAll(`\${AWS::Partition}`, 'aws-us-gov')
-        .replaceAll(`\${AWS::Region}`, 'ap-southeast-5')
-        .replaceAll(OWN_ACCOUNT, '123456789012').length +
+        .replaceAll(PARTITION, 'aws-us-gov')
+        .replaceAll(REGION, 'ap-southeast-5')
+        .replaceAll(ACCOUNT, '123456789012').length +
       3,
     2,
   );
-}
 
-/**
- * @param {readonly { catalogId?: string, database: string, tables?: readonly string[] }[]} allow
- * @returns {{ 'Fn::Sub': string }[]} unique ARNs: catalogs, then databases, then tables, in rule order
- */
-function glueResourceArns(allow) {
+/** An allow rule as parsed (`AllowRule`), or as written, with `tables` left out. */
+type Rule = Pick<AllowRule, 'database'> & {
+  readonly catalogId?: string | undefined;
+  readonly tables?: readonly string[] | undefined;
+};
+
+/** Unique ARNs: catalogs, then databases, then tables, in rule order. */
+export const glueResourceArns = (allow: readonly Rule[]): FnSub[] => {
   if (!Array.isArray(allow) || allow.length === 0) {
     throw new Error('the configuration allows no database: "allow" must have at least one rule');
   }
-  const catalogs = [];
-  const databases = [];
-  const tables = [];
+  const catalogs: string[] = [];
+  const databases: string[] = [];
+  const tables: string[] = [];
   for (const rule of allow) {
-    const prefix = `arn:\${AWS::Partition}:glue:\${AWS::Region}:${rule.catalogId ?? OWN_ACCOUNT}`;
+    const prefix = `arn:${PARTITION}:glue:${REGION}:${rule.catalogId ?? ACCOUNT}`;
     catalogs.push(`${prefix}:catalog`);
     databases.push(`${prefix}:database/${rule.database}`);
     for (const table of rule.tables ?? ['*']) tables.push(`${prefix}:table/${rule.database}/${table}`);
   }
   return [...new Set([...catalogs, ...databases, ...tables])].map((arn) => ({ 'Fn::Sub': arn }));
-}
+};
 
 /** `glueResourceArns`, failing when the list would not fit the roles' inline policy size limit. */
-function checkedGlueResourceArns(
-  allow,
+export const checkedGlueResourceArns = (
+  allow: readonly Rule[],
   { configFile = 'the configuration', budget = GLUE_ARNS_BUDGET_CHARS } = {},
-) {
+): FnSub[] => {
   const arns = glueResourceArns(allow);
   const length = deployedLength(arns);
   if (length > budget) {
@@ -74,15 +76,4 @@ function checkedGlueResourceArns(
     );
   }
   return arns;
-}
-
-module.exports = {
-  GLUE_ARNS_BUDGET_CHARS,
-  glueResourceArns,
-  checkedGlueResourceArns,
-  /** Serverless variable source: `${file(./deploy/glue-resources.cjs):arns}`. */
-  arns: async ({ resolveVariable }) => {
-    const { file, config } = await stageConfigOf(resolveVariable);
-    return checkedGlueResourceArns(config.allow, { configFile: file });
-  },
 };

@@ -2,13 +2,12 @@
  * What a message on the stop queue can be. Producers send stop requests or stop events; everything that
  * lands in the dead-letter queue must also be redrivable to the stop queue, so it accepts those shapes too:
  * a Lambda on-failure invocation record (its `requestPayload`), a CloudWatch alarm state change (from the
- * cost-guard rule's dead-letter queue) and a maintenance-window payload (from a schedule's dead-letter queue).
- * Each keeps the idempotency key it had the first time, so a redrive never acts twice.
+ * cost-guard rule's dead-letter queue) and a maintenance-window payload (from a schedule's dead-letter queue),
+ * each read exactly as its own trigger reads it. Each keeps the idempotency key it had the first time, so a
+ * redrive never acts twice.
  */
 
-import * as z from 'zod/mini';
-import { decideOnAlarm, parseAlarmStateChange } from '../policy/cost-guard.ts';
-import { schedulePayloadSchema, scopeRequestForWindow } from '../policy/schedule-payload.ts';
+import { ALARM_EVENT_SOURCE } from '../policy/cost-guard.ts';
 import type { CostGuard } from '../policy/stack-config.ts';
 import {
   isRecord,
@@ -17,8 +16,10 @@ import {
   parseJsonBody,
   parseStopEvent,
   parseStopRequest,
-  violationsOf,
-} from './parse.ts';
+} from '../request/parse.ts';
+import { readAlarm } from './stop-alarm.ts';
+import type { Read } from './stop-event.ts';
+import { readSchedulePayload } from './stop-schedule.ts';
 
 export type QueueMessage =
   | { readonly kind: 'request'; readonly parsed: ParsedStopMessage }
@@ -33,6 +34,10 @@ const looksLikeSchedulePayload = (value: unknown): boolean =>
 /** Lambda wraps a failed invocation's event once; a redriven record may be wrapped again, never often. */
 const MAX_INVOCATION_RECORD_WRAPPING = 8;
 
+/** On the queue, the producer's send time stands for when a request was received, whatever it is. */
+const asQueueMessage = (read: Read): QueueMessage =>
+  read.kind === 'alarm-ignored' ? read : { kind: 'request', parsed: read.parsed };
+
 const interpret = (message: unknown, costGuards: readonly CostGuard[]): QueueMessage => {
   // Unwrapped in a loop, not by recursion, and bounded.
   let value = message;
@@ -42,7 +47,7 @@ const interpret = (message: unknown, costGuards: readonly CostGuard[]): QueueMes
       return {
         kind: 'request',
         parsed: {
-          ok: false,
+          kind: 'invalid',
           violations: [
             {
               field: prefix,
@@ -56,37 +61,16 @@ const interpret = (message: unknown, costGuards: readonly CostGuard[]): QueueMes
     value = value.requestPayload;
     prefix = prefix === '' ? 'requestPayload' : `${prefix}.requestPayload`;
   }
-  if (isRecord(value) && value.source === 'aws.cloudwatch') {
-    const alarm = parseAlarmStateChange(value);
-    if (!alarm.ok) {
-      const violations = alarm.violations.map((v) => ({
-        ...v,
-        field: prefix === '' ? v.field : `${prefix}.${v.field}`,
-      }));
-      return {
-        kind: 'request',
-        parsed: { ok: false, violations, ...(alarm.eventId !== undefined ? { eventId: alarm.eventId } : {}) },
-      };
-    }
-    const decision = decideOnAlarm(alarm.event, costGuards);
-    if (!decision.act) return { kind: 'alarm-ignored', alarmName: decision.alarmName, why: decision.why };
-    return { kind: 'request', parsed: { ok: true, request: decision.request, eventId: alarm.event.id } };
+  if (isRecord(value) && value.source === ALARM_EVENT_SOURCE) {
+    return asQueueMessage(readAlarm(value, costGuards, prefix));
   }
   if (looksLikeEventBridgeEvent(value)) return { kind: 'request', parsed: parseStopEvent(value, prefix) };
-  if (looksLikeSchedulePayload(value)) {
-    const payload = z.safeParse(schedulePayloadSchema, value);
-    return {
-      kind: 'request',
-      parsed: payload.success
-        ? { ok: true, request: scopeRequestForWindow(payload.data), eventId: payload.data.executionId }
-        : { ok: false, violations: violationsOf(payload.error, value, prefix) },
-    };
-  }
+  if (looksLikeSchedulePayload(value)) return asQueueMessage(readSchedulePayload(value, prefix));
   return { kind: 'request', parsed: parseStopRequest(value, prefix) };
 };
 
 /** Reads one SQS message body. `costGuards` decide what a redriven alarm state change means. */
 export const interpretQueueMessage = (body: string, costGuards: readonly CostGuard[]): QueueMessage => {
   const json = parseJsonBody(body);
-  return json.ok ? interpret(json.value, costGuards) : { kind: 'request', parsed: json };
+  return json.kind === 'valid' ? interpret(json.value, costGuards) : { kind: 'request', parsed: json };
 };
