@@ -5,8 +5,8 @@
  * the functions' policy as JSON). Speaks over the IPC channel of `fork`: sends `{ ready, env, config }`,
  * then answers `{ id, seed }`, `{ id, count }`, `{ id, glueStats }` and `{ id, close }` with `{ id, result }`.
  */
-import type { SeedRunInput } from '../test/emulator/glue-emulator.ts';
-import { startLocalAws } from '../test/support/local-aws.ts';
+import type { SeedRunInput } from '../local/glue-emulator.ts';
+import { startLocalAws } from '../local/local-aws.ts';
 
 type Request =
   | { id: number; seed: (Omit<SeedRunInput, 'startTime'> & { startTime?: string })[] }

@@ -26,7 +26,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { failedMessageIds } from '../support/event-source.ts';
+import { failedMessageIds } from '../../local/event-source.ts';
 import type { InvocationResult } from './environments.ts';
 
 export interface ChaosEventSourceOptions {

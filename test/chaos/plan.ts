@@ -4,7 +4,7 @@
  * The same seed gives the same plan; faults are drawn per view and operation (`seededFaults` keyed by
  * table), so a request meets the same faults whatever the other requests do in between.
  */
-import { type FaultHookCall, type FaultRate, seededUnit } from '../emulator/glue-emulator.ts';
+import { type FaultHookCall, type FaultRate, seededUnit } from '../../local/glue-emulator.ts';
 
 export const CHAOS_DATABASE = 'chaos';
 

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqsEvent, sqsRecord } from '../../local/events.ts';
+import { type LocalAws, startLocalAws } from '../../local/local-aws.ts';
 import { build, projectRoot } from '../../scripts/build.ts';
-import { sqsEvent, sqsRecord } from '../support/events.ts';
-import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
 const run = promisify(execFile);
 const fixture = fileURLToPath(new URL('./fixtures/invoke-stop-queue.ts', import.meta.url));

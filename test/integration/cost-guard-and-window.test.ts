@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { alarmStateChange, scheduleDelivery } from '../../local/events.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import { schedulePayloadTemplate } from '../../src/policy/schedule-payload.ts';
 import { parseStackConfig } from '../../src/policy/stack-config.ts';
 import type { StopOutcome } from '../../src/stop/outcome.ts';
-import { alarmStateChange, scheduleDelivery } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
 
 const STOP = 'StopMaterializedViewRefreshTaskRun';
 const config = parseStackConfig({

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alarmStateChange } from '../../local/events.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import type { StopOutcome } from '../../src/stop/outcome.ts';
-import { alarmStateChange } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
 
 /** Glue's emulated limit, per operation, and the concurrency of the stop queue's event source. */
 const GLUE_REQUESTS_PER_SECOND = 250;

@@ -13,6 +13,9 @@ import { GlueClient, ListMaterializedViewRefreshTaskRunsCommand } from '@aws-sdk
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { alarmStateChange, scheduleDelivery, sqsEvent, sqsRecord, stopEvent } from '../../local/events.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
+import { LOCAL_REGION } from '../../local/local-aws.ts';
 import { PARKED_ATTRIBUTES, restoreParkedBody } from '../../src/adapters/dead-letter-parker.ts';
 import { schedulePayloadTemplate } from '../../src/policy/schedule-payload.ts';
 import { type CallSettings, FINISH_RESERVE_MS, SDK_CALL_SETTINGS } from '../../src/runtime/budget.ts';
@@ -20,10 +23,7 @@ import { clientConfig } from '../../src/runtime/clients.ts';
 import { StopRetryError } from '../../src/stop/errors.ts';
 import { reasonOf } from '../../src/stop/outcome.ts';
 import { InvalidTriggerEventError } from '../../src/triggers/skeleton.ts';
-import { alarmStateChange, scheduleDelivery, sqsEvent, sqsRecord, stopEvent } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
-import { LOCAL_REGION } from '../support/local-aws.ts';
 
 const STOP = 'StopMaterializedViewRefreshTaskRun';
 const LIST = 'ListMaterializedViewRefreshTaskRuns';

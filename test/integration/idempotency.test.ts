@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sqsEvent, sqsRecord, stopEvent } from '../../local/events.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import { FINISH_RESERVE_MS } from '../../src/runtime/budget.ts';
 import { createAwsClients } from '../../src/runtime/clients.ts';
 import { reasonOf } from '../../src/stop/outcome.ts';
-import { sqsEvent, sqsRecord, stopEvent } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
 
 const STOP = 'StopMaterializedViewRefreshTaskRun';
 let h: Harness;

@@ -7,8 +7,8 @@ import { schedulePayloadTemplate } from '../../src/policy/schedule-payload.ts';
 import { parseStackConfig } from '../../src/policy/stack-config.ts';
 
 const run = promisify(execFile);
-const root = new URL('../../', import.meta.url);
-const script = fileURLToPath(new URL('scripts/local-run.ts', root));
+const root = new URL('../..', import.meta.url);
+const script = fileURLToPath(new URL('local/run.ts', root));
 const readJson = async (file: string) => JSON.parse(await readFile(new URL(file, root), 'utf8'));
 
 describe('npm start (the local run)', () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stopEvent } from '../../local/events.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import { OUTCOME_EVENT_DETAIL_TYPE, OUTCOME_EVENT_SOURCE } from '../../src/adapters/outcome-events.ts';
-import { stopEvent } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
 
 let h: Harness;
 

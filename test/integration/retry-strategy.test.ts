@@ -5,8 +5,8 @@
 import { GlueClient, ListMaterializedViewRefreshTaskRunsCommand } from '@aws-sdk/client-glue';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type GlueEmulator, startGlueEmulator } from '../../local/glue-emulator.ts';
 import { AttemptsRetryStrategy } from '../../src/runtime/retry-strategy.ts';
-import { type GlueEmulator, startGlueEmulator } from '../emulator/glue-emulator.ts';
 
 const LIST = 'ListMaterializedViewRefreshTaskRuns';
 const CALLS = 150;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sqsEvent, sqsRecord, stopEvent } from '../../local/events.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import { reasonOf } from '../../src/stop/outcome.ts';
-import { sqsEvent, sqsRecord, stopEvent } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
 
 const STOP = 'StopMaterializedViewRefreshTaskRun';
 const LIST = 'ListMaterializedViewRefreshTaskRuns';

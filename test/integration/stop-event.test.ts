@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stopEvent } from '../../local/events.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
+import { LOCAL_ACCOUNT_ID } from '../../local/local-aws.ts';
 import { StopRetryError } from '../../src/stop/errors.ts';
-import { stopEvent } from '../support/events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
-import { LOCAL_ACCOUNT_ID } from '../support/local-aws.ts';
 
 const STOP = 'StopMaterializedViewRefreshTaskRun';
 let h: Harness;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sqsEvent, sqsRecord, stopEvent } from '../support/events.ts';
+import { sqsEvent, sqsRecord, stopEvent } from '../../local/events.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
+import { LOCAL_ACCOUNT_ID } from '../../local/local-aws.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
-import { LOCAL_ACCOUNT_ID } from '../support/local-aws.ts';
 
 const STOP = 'StopMaterializedViewRefreshTaskRun';
 let h: Harness;

@@ -2,6 +2,13 @@
  * Both real handlers wired to local AWS stand-ins, with every outcome captured for assertions.
  */
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { drainQueue, type EventSourceOptions, type EventSourceReport } from '../../local/event-source.ts';
+import {
+  IN_PROCESS_CALL_SETTINGS,
+  type LocalAws,
+  type LocalAwsOptions,
+  startLocalAws,
+} from '../../local/local-aws.ts';
 import type { AwsClients } from '../../src/runtime/clients.ts';
 import type { StopConfig } from '../../src/runtime/config.ts';
 import { createStopRuntime } from '../../src/runtime/stop-runtime.ts';
@@ -10,8 +17,6 @@ import { createStopAlarmHandler } from '../../src/triggers/stop-alarm.ts';
 import { createStopEventHandler } from '../../src/triggers/stop-event.ts';
 import { createStopQueueHandler } from '../../src/triggers/stop-queue.ts';
 import { createStopScheduleHandler } from '../../src/triggers/stop-schedule.ts';
-import { drainQueue, type EventSourceOptions, type EventSourceReport } from './event-source.ts';
-import { IN_PROCESS_CALL_SETTINGS, type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.ts';
 
 export interface Harness {
   readonly local: LocalAws;

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
+import { alarmStateChange, scheduleDelivery } from '../../local/events.ts';
 import { decideOnAlarm, parseAlarmStateChange } from '../../src/policy/cost-guard.ts';
 import {
   schedulePayloadSchema,
@@ -15,7 +16,6 @@ import { costGuardSchema, maintenanceWindowSchema } from '../../src/policy/stack
 import type { TableStopRequest } from '../../src/request/contract.ts';
 import { parseStopRequest } from '../../src/request/parse.ts';
 import { expandScope } from '../../src/stop/run-command.ts';
-import { alarmStateChange, scheduleDelivery } from '../support/events.ts';
 import { allowedCharacter, controlCharacter, issuedAt, loneSurrogate } from './support/arbitraries.ts';
 import { FUNCTION_ACCOUNT_ID } from './support/records.ts';
 

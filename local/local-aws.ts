@@ -7,12 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
-import type { RuntimePolicy } from '../../src/policy/stack-config.ts';
-import { type CallSettings, SDK_CALL_SETTINGS } from '../../src/runtime/budget.ts';
-import type { CallSettingsByClient } from '../../src/runtime/clients.ts';
-import type { StopConfig } from '../../src/runtime/config.ts';
-import { type EventBridgeEmulator, startEventBridgeEmulator } from '../emulator/eventbridge-emulator.ts';
-import { type GlueEmulator, type GlueEmulatorOptions, startGlueEmulator } from '../emulator/glue-emulator.ts';
+import type { RuntimePolicy } from '../src/policy/stack-config.ts';
+import { type CallSettings, SDK_CALL_SETTINGS } from '../src/runtime/budget.ts';
+import type { CallSettingsByClient } from '../src/runtime/clients.ts';
+import type { StopConfig } from '../src/runtime/config.ts';
+import { type EventBridgeEmulator, startEventBridgeEmulator } from './eventbridge-emulator.ts';
+import { type GlueEmulator, type GlueEmulatorOptions, startGlueEmulator } from './glue-emulator.ts';
 
 export const LOCAL_ACCOUNT_ID = '123456789012';
 

@@ -7,9 +7,9 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DrainTimeoutError, drainQueue, failedMessageIds } from './event-source.ts';
-import { sqsRecord } from './events.ts';
-import { LOCAL_REGION } from './local-aws.ts';
+import { DrainTimeoutError, drainQueue, failedMessageIds } from '../../local/event-source.ts';
+import { sqsRecord } from '../../local/events.ts';
+import { LOCAL_REGION } from '../../local/local-aws.ts';
 
 let fauxqs: FauxqsServer;
 let sqs: SQSClient;

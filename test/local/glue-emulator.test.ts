@@ -25,7 +25,7 @@ import {
   seededFaults,
   seededUnit,
   startGlueEmulator,
-} from './glue-emulator.ts';
+} from '../../local/glue-emulator.ts';
 import { testClientConfig } from './test-client.ts';
 
 const ACCOUNT = '123456789012';

@@ -24,11 +24,11 @@ import { createStopAlarmHandler } from '../src/triggers/stop-alarm.ts';
 import { createStopEventHandler } from '../src/triggers/stop-event.ts';
 import { createStopQueueHandler } from '../src/triggers/stop-queue.ts';
 import { createStopScheduleHandler } from '../src/triggers/stop-schedule.ts';
-import type { SeedRunInput } from '../test/emulator/glue-emulator.ts';
-import { drainQueue } from '../test/support/event-source.ts';
-import { sqsEvent, sqsRecord } from '../test/support/events.ts';
-import { lambdaContext } from '../test/support/lambda-context.ts';
-import { startLocalAws } from '../test/support/local-aws.ts';
+import { drainQueue } from './event-source.ts';
+import { sqsEvent, sqsRecord } from './events.ts';
+import type { SeedRunInput } from './glue-emulator.ts';
+import { lambdaContext } from './lambda-context.ts';
+import { startLocalAws } from './local-aws.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const DEFAULT_EVENTS = [

@@ -1,6 +1,6 @@
 /** Record factories for the triggers' event shapes (real-shaped, as in `events/`). */
 import type { EventBridgeEvent, SQSEvent, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-import { STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE } from '../../src/request/events.ts';
+import { STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE } from '../src/request/events.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-aws.ts';
 
 /** Record fields to override; `attributes` are merged into the defaults (e.g. only `SentTimestamp`). */

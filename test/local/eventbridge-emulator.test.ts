@@ -8,7 +8,7 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EventBridgeEmulator, startEventBridgeEmulator } from './eventbridge-emulator.ts';
+import { type EventBridgeEmulator, startEventBridgeEmulator } from '../../local/eventbridge-emulator.ts';
 import { testClientConfig } from './test-client.ts';
 
 const SOURCE = 'glue-mv-stop';
