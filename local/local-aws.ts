@@ -4,6 +4,7 @@
  * `npm start`. The functions reach them through the SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables.
  */
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
@@ -82,7 +83,23 @@ export interface LocalAwsOptions {
   readonly exportEnv?: boolean;
 }
 
+/**
+ * fauxqs 2.4 refuses astral characters (U+10000–U+10FFFF, emoji among them) in message bodies: its check
+ * is a regex without the `u` flag, so it sees their surrogate halves. SQS accepts them
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html), so the
+ * check is given SQS's own rule, in this process. Fails loudly if fauxqs changes under it.
+ */
+const makeFauxqsAcceptWhatSqsAccepts = async (): Promise<void> => {
+  const file = fileURLToPath(new URL('../node_modules/fauxqs/dist/sqs/sqsTypes.js', import.meta.url));
+  const module: { INVALID_MESSAGE_BODY_CHAR?: unknown } = await import(pathToFileURL(file).href);
+  const check = module.INVALID_MESSAGE_BODY_CHAR;
+  if (!(check instanceof RegExp)) throw new Error(`fauxqs changed: no INVALID_MESSAGE_BODY_CHAR in ${file}`);
+  const sqsRule = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+  Object.defineProperty(check, 'test', { value: (text: string) => sqsRule.test(text), configurable: true });
+};
+
 export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<LocalAws> => {
+  await makeFauxqsAcceptWhatSqsAccepts();
   const glue = await startGlueEmulator({ accountId: LOCAL_ACCOUNT_ID, ...options.glue });
   const eventBridge = await startEventBridgeEmulator({ host: '127.0.0.1' });
   const policy = options.policy ?? ALLOW_ALL_LOCAL;

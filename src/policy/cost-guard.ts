@@ -6,7 +6,7 @@
  */
 import * as z from 'zod/mini';
 import type { ScopeStopRequest } from '../request/contract.ts';
-import { REASON_MAX_LENGTH, REQUESTED_BY_MAX_LENGTH } from '../request/contract.ts';
+import { issuedAtOf, REASON_MAX_LENGTH, REQUESTED_BY_MAX_LENGTH } from '../request/contract.ts';
 import type { Violation } from '../request/parse.ts';
 import { violationsOf } from '../request/parse.ts';
 import { contractText } from './contract-text.ts';
@@ -43,8 +43,7 @@ export type CostGuardDecision =
 /** CloudWatch writes `2026-11-29T02:00:00.000+0000`; ISO-8601 as the contract takes it has `+00:00`. */
 export const normaliseTimestamp = (value: string | undefined): string | undefined => {
   if (value === undefined) return undefined;
-  const millis = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-  return Number.isFinite(millis) ? new Date(millis).toISOString() : undefined;
+  return issuedAtOf(Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')));
 };
 
 export const parseAlarmStateChange = (

@@ -18,6 +18,18 @@ export const REQUESTED_BY_MAX_LENGTH = 255;
 export const TABLE_NAMES_MAX_ITEMS = 100;
 /** A derived key carries its parent's (a producer key of up to 255 characters plus a namespace). */
 export const PARENT_KEY_MAX_LENGTH = 512;
+/**
+ * An instant as `IssuedAt` takes it: ISO-8601 in UTC, years 0000 to 9999. `toISOString` writes other
+ * years with six digits and a sign (`+275760-09-13T…`), which the contract refuses, so such an instant
+ * (an absurd SentTimestamp or event time) gives `undefined` rather than a request the stop queue refuses.
+ */
+export const issuedAtOf = (millis: number): string | undefined => {
+  const date = new Date(millis);
+  if (Number.isNaN(date.getTime())) return undefined;
+  const iso = date.toISOString();
+  return /^\d{4}-/.test(iso) ? iso : undefined;
+};
+
 /** The API's pattern for MaterializedViewRefreshTaskRunId. */
 export const RUN_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 

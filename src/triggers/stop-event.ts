@@ -4,6 +4,7 @@
  * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
  */
 import type { Context } from 'aws-lambda';
+import { issuedAtOf } from '../request/contract.ts';
 import { MAX_NESTING, toJsonText, valueNestsDeeperThan } from '../request/json-text.ts';
 import { isRecord, nestingViolation, type ParsedStopMessage, parseStopEvent } from '../request/parse.ts';
 import { accountIdOf } from '../runtime/lambda-context.ts';
@@ -11,14 +12,11 @@ import type { StopRuntime } from '../runtime/stop-runtime.ts';
 import type { StopOutcome } from '../stop/outcome.ts';
 import { createAsyncTrigger, type Interpreted } from './skeleton.ts';
 
-/** The latest and earliest times `Date` can hold: beyond them `toISOString` throws. */
-const isDateMillis = (millis: number) => Number.isFinite(new Date(millis).getTime());
-
 /** When the event happened: a scope request without IssuedAt counts as issued then. */
 export const eventTime = (event: unknown): { receivedAt?: string } => {
   const time = isRecord(event) ? event.time : undefined;
-  const millis = typeof time === 'string' ? Date.parse(time) : Number.NaN;
-  return isDateMillis(millis) ? { receivedAt: new Date(millis).toISOString() } : {};
+  const receivedAt = typeof time === 'string' ? issuedAtOf(Date.parse(time)) : undefined;
+  return receivedAt !== undefined ? { receivedAt } : {};
 };
 
 /** The event's own id, when it has a usable one. */

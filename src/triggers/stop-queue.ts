@@ -6,6 +6,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CostGuard } from '../policy/stack-config.ts';
+import { issuedAtOf } from '../request/contract.ts';
 import { toJsonText } from '../request/json-text.ts';
 import { isRecord } from '../request/parse.ts';
 import { accountIdOf } from '../runtime/lambda-context.ts';
@@ -23,8 +24,8 @@ import {
 export const sentAt = (record: { readonly attributes?: unknown }): { receivedAt?: string } => {
   const attributes = isRecord(record.attributes) ? record.attributes : {};
   const millis = Number(attributes.SentTimestamp);
-  const date = new Date(millis);
-  return millis > 0 && Number.isFinite(date.getTime()) ? { receivedAt: date.toISOString() } : {};
+  const receivedAt = millis > 0 ? issuedAtOf(millis) : undefined;
+  return receivedAt !== undefined ? { receivedAt } : {};
 };
 
 /**

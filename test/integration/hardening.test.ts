@@ -381,8 +381,8 @@ describe('events that are garbage as a whole', () => {
     expect(JSON.parse(parked?.Body ?? '')).toEqual({ DatabaseName: 'sales' });
   });
 
-  it.each(['1e300', '-5', 'soon', '8640000000000001'])(
-    'ignores a SentTimestamp of %s that no date can hold, and handles the record',
+  it.each(['1e300', '-5', 'soon', '8640000000000001', '253402300800000'])(
+    'ignores a SentTimestamp of %s that no date (or no IssuedAt) can hold; its derived requests stay valid',
     async (SentTimestamp) => {
       h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
       const record = sqsRecord(
@@ -391,11 +391,25 @@ describe('events that are garbage as a whole', () => {
       );
 
       const response = await h.queueHandler(sqsEvent(record), lambdaContext());
+      await h.drainStopQueue();
 
       expect(response.batchItemFailures).toEqual([]);
-      expect(h.outcomes).toMatchObject([{ outcome: 'expanded', queued: 1 }]);
+      expect(h.outcomes.map((o) => o.outcome)).toEqual(['expanded', 'stop-requested']);
     },
   );
+
+  it('takes no IssuedAt from an event time past the year 9999, so the scope’s derived requests stay valid', async () => {
+    h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+    const event = stopEvent(
+      { DatabaseName: 'sales', TableNames: ['daily_mv'] },
+      { time: '+275760-09-13T00:00:00Z' },
+    );
+
+    await h.eventHandler(event, lambdaContext());
+    await h.drainStopQueue();
+
+    expect(h.outcomes.map((o) => o.outcome)).toEqual(['expanded', 'stop-requested']);
+  });
 });
 
 describe('the allow-list before any call', () => {
