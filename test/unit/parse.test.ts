@@ -450,13 +450,25 @@ describe('parseStopMessageBody: bodies that nest too deep', () => {
 });
 
 describe('violationsOf: zod issues as violations', () => {
-  it('names a type it has no wording for as "a <type>"', () => {
-    const input = { when: 1 };
-    const result = z.safeParse(z.strictObject({ when: z.date() }), input);
+  it('gives rule value to a custom check that declares no rule', () => {
+    const input = { name: 'x' };
+    const schema = z.strictObject({ name: z.string().check(z.refine(() => false, 'is taken')) });
+    const result = z.safeParse(schema, input);
+    if (result.success) throw new Error('expected a refusal');
+
+    expect(violationsOf(result.error, input, '')).toEqual([
+      { field: 'name', rule: 'value', message: 'is taken' },
+    ]);
+  });
+
+  it('words the types it knows, and names any other as "a <type>"', () => {
+    const input = { when: 1, count: 'two' };
+    const result = z.safeParse(z.strictObject({ when: z.date(), count: z.number() }), input);
     if (result.success) throw new Error('expected a refusal');
 
     expect(violationsOf(result.error, input, 'detail')).toEqual([
       { field: 'detail.when', rule: 'type', message: 'must be a date' },
+      { field: 'detail.count', rule: 'type', message: 'must be a number' },
     ]);
   });
 });

@@ -478,6 +478,58 @@ describe('parseStackConfig: every refusal names its path', () => {
     expect(message).toContain('glue.requestsPerSecond: ');
   });
 
+  it.each([
+    ['a database name over 255 characters', 'd'.repeat(256), 'must be at most 255 characters'],
+    ['a control character', 'sales\u0007', 'must not contain control characters, U+FFFE or U+FFFF'],
+    ['U+FFFE', 'sales\uFFFE', 'must not contain control characters, U+FFFE or U+FFFF'],
+  ])('refuses %s in a pattern, saying so', (_what, database, message) => {
+    expect(refusalOf({ allow: [{ database }] })).toBe(`config/ci.json: allow.0.database: ${message}`);
+  });
+
+  it('refuses a lone surrogate in a pattern, saying so', () => {
+    expect(refusalOf({ allow: [{ database: 'sales\uD800' }] })).toBe(
+      'config/ci.json: allow.0.database: must not contain lone surrogates',
+    );
+  });
+
+  it.each([['x123456789012'], ['1234567890123']])('refuses catalogId %s: exactly 12 digits', (catalogId) => {
+    expect(refusalOf({ allow: [{ database: 'sales', catalogId }] })).toBe(
+      'config/ci.json: allow.0.catalogId: must be a 12-digit AWS account ID',
+    );
+  });
+
+  it('refuses a scope without tables, saying it needs one or "*"', () => {
+    const input = { ...minimal, costGuards: [{ ...spendGuard, scope: { database: 'sales', tables: [] } }] };
+
+    expect(refusalOf(input)).toBe(
+      'config/ci.json: costGuards.0.scope.tables: must name at least one table or "*"',
+    );
+  });
+
+  it.each([['xrate(1 day)'], ['rate(1 day) and more'], ['rate(1 day)x']])(
+    'refuses the schedule %j: the whole text must be one expression',
+    (schedule) => {
+      expect(refusalOf({ ...minimal, maintenanceWindows: [{ ...nightlyWindow, schedule }] })).toBe(
+        'config/ci.json: maintenanceWindows.0.schedule: must be cron(...), rate(...) or at(...)',
+      );
+    },
+  );
+
+  it('accepts window start and end dates with a UTC offset', () => {
+    const window = {
+      ...nightlyWindow,
+      startDate: '2026-12-01T00:00:00+01:00',
+      endDate: '2027-01-01T00:00:00-05:00',
+    };
+
+    expect(
+      parseStackConfig({ ...minimal, maintenanceWindows: [window] }).maintenanceWindows[0],
+    ).toMatchObject({
+      startDate: '2026-12-01T00:00:00+01:00',
+      endDate: '2027-01-01T00:00:00-05:00',
+    });
+  });
+
   it('names the source "configuration" when the caller gives none', () => {
     const error = thrownBy(() => parseStackConfig({ allow: [{ database: 'sales', catalogId: 'abc' }] }));
 

@@ -9,6 +9,7 @@ import {
   type TableStopRequest,
 } from '../../src/request/contract.ts';
 import { parseStopMessageBody, parseStopRequest } from '../../src/request/parse.ts';
+import { deadlineExceeded } from '../../src/stop/deadline.ts';
 import { GlueCallError, StopError } from '../../src/stop/errors.ts';
 import { handleStopRequest } from '../../src/stop/handle-stop-request.ts';
 import type { ActiveRun, RunLister, ScopeStopCommand, TableStopCommand } from '../../src/stop/ports.ts';
@@ -310,6 +311,15 @@ describe('stopTable: with a run guard', () => {
     },
   );
 
+  it('passes a StopError from the List call through unchanged: a deadline stays a deadline', async () => {
+    const deadline = deadlineExceeded('no Glue call slot before the invocation deadline');
+    const { deps } = fakePorts({ listFails: deadline });
+
+    const error = await rejectionOf(stopTable(tableCommand({ guard: { issuedAt: ISSUED_AT } }), deps));
+
+    expect(error).toBe(deadline);
+  });
+
   it('turns a List failure that is not a GlueCallError into a retry StopError unexpected-error', async () => {
     const { deps } = fakePorts({ listFails: new RangeError('bad page') });
 
@@ -402,7 +412,7 @@ describe('expandScope: one exact stop request per running table', () => {
 
     await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['daily_*'] }) }), deps);
 
-    expect(listed).toEqual([{ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' }]);
+    expect(listed).toStrictEqual([{ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' }]);
   });
 
   it('narrows the List query with TableName when the scope is a single exact name', async () => {
@@ -745,6 +755,16 @@ describe('derivedIdempotencyKey', () => {
     },
   );
 
+  it('keeps the names apart: moving a character from one name to the next gives another key', () => {
+    const key = (CatalogId: string, DatabaseName: string, TableName: string) =>
+      derivedIdempotencyKey(PARENT_KEY, { CatalogId, DatabaseName, TableName });
+
+    expect(new Set([key('ab', 'c', 't'), key('a', 'bc', 't'), key('a', 'b', 'ct')]).size).toBe(3);
+    expect(derivedIdempotencyKey('event:a', table('b'))).not.toBe(
+      derivedIdempotencyKey('event:', table('ab')),
+    );
+  });
+
   it('gives another key under another parent, so a new scope request can stop the same table again', () => {
     expect(derivedIdempotencyKey('event:a', table('daily_mv'))).not.toBe(
       derivedIdempotencyKey('event:b', table('daily_mv')),
@@ -787,6 +807,14 @@ describe('currentRun: the table’s run that started last', () => {
 
     expect(currentRun([older, newer])).toBe(newer);
     expect(currentRun([newer, older])).toBe(newer);
+  });
+
+  it('keeps the first listed of runs that started at the same instant', () => {
+    const first = activeRun({ runId: RUN_ID, startedAt: '2026-11-29T01:00:00.000Z' });
+    const second = activeRun({ runId: OTHER_RUN_ID, startedAt: '2026-11-29T01:00:00.000Z' });
+
+    expect(currentRun([first, second])).toBe(first);
+    expect(currentRun([second, first])).toBe(second);
   });
 
   it('ranks a run without StartTime before any run that has one', () => {
