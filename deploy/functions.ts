@@ -18,18 +18,45 @@ export interface FunctionRow {
    * asynchronously by EventBridge or Scheduler (Lambda retries twice, then the on-failure destination).
    */
   readonly invocation: 'event-source' | 'async';
+  /**
+   * Whether it calls Glue (List and Stop), and the stage param that bounds how many of its instances run
+   * at once: the Glue budget is shared among all of them (deploy/stage-config.ts `glueRatePerInstance`).
+   * The alarm and schedule functions hand scopes to the stop queue and make no Glue call.
+   */
+  readonly glue: { readonly concurrencyParam: 'maximumConcurrency' | 'eventConcurrency' } | undefined;
 }
 
 export const FUNCTIONS = [
-  { name: 'stopFromQueue', trigger: 'sqs', source: 'stop queue', invocation: 'event-source' },
-  { name: 'stopFromEvent', trigger: 'eventbridge', source: 'stop events', invocation: 'async' },
-  { name: 'stopFromAlarm', trigger: 'alarm', source: 'cost guards', invocation: 'async' },
-  { name: 'stopFromSchedule', trigger: 'schedule', source: 'maintenance windows', invocation: 'async' },
+  {
+    name: 'stopFromQueue',
+    trigger: 'sqs',
+    source: 'stop queue',
+    invocation: 'event-source',
+    glue: { concurrencyParam: 'maximumConcurrency' },
+  },
+  {
+    name: 'stopFromEvent',
+    trigger: 'eventbridge',
+    source: 'stop events',
+    invocation: 'async',
+    glue: { concurrencyParam: 'eventConcurrency' },
+  },
+  { name: 'stopFromAlarm', trigger: 'alarm', source: 'cost guards', invocation: 'async', glue: undefined },
+  {
+    name: 'stopFromSchedule',
+    trigger: 'schedule',
+    source: 'maintenance windows',
+    invocation: 'async',
+    glue: undefined,
+  },
 ] as const satisfies readonly FunctionRow[];
 
 export type FunctionName = (typeof FUNCTIONS)[number]['name'];
 
 export const EVERY_FUNCTION: readonly FunctionName[] = FUNCTIONS.map((fn) => fn.name);
+
+/** Functions that call Glue: they share the stage's Glue budget and hold the Glue permissions. */
+export const GLUE_CALLERS: readonly FunctionRow[] = FUNCTIONS.filter((fn) => fn.glue !== undefined);
 
 /** Functions invoked asynchronously: they have an on-failure destination (the dead-letter queue). */
 export const ASYNC_FUNCTIONS: readonly FunctionRow[] = FUNCTIONS.filter((fn) => fn.invocation === 'async');

@@ -27,6 +27,7 @@ import {
   FUNCTIONS,
   type FunctionName,
   type FunctionRow,
+  GLUE_CALLERS,
   kebab,
   logGroupId,
   roleId,
@@ -58,9 +59,9 @@ export interface PermissionRow {
   readonly actions: Readonly<Record<string, readonly FunctionName[]>>;
 }
 
-/** Functions that stop runs themselves. The alarm and schedule functions only list runs in a scope and
- * send one request per running view to the stop queue, where stopFromQueue stops them. */
-const STOPPERS: readonly FunctionName[] = ['stopFromQueue', 'stopFromEvent'];
+/** Functions that call Glue (deploy/functions.ts): they list and stop. The alarm and schedule functions
+ * hand scopes to the stop queue and have no Glue permission. */
+const GLUE_CALLERS_BY_NAME = GLUE_CALLERS.map((fn) => fn.name as FunctionName);
 /** The stop queue's event source runs stopFromQueue with its role: only it receives and deletes. */
 const CONSUMERS: readonly FunctionName[] = ['stopFromQueue'];
 
@@ -74,7 +75,7 @@ export const PERMISSIONS: readonly PermissionRow[] = [
     // The allow rules' ARNs, for both actions: see docs/deployment.md on what Glue authorizes.
     sid: 'MaterializedViewRefreshRuns',
     resource: (_, { glueArns }) => glueArns,
-    actions: { [GLUE_STOP]: STOPPERS, [GLUE_LIST]: EVERY_FUNCTION },
+    actions: { [GLUE_STOP]: GLUE_CALLERS_BY_NAME, [GLUE_LIST]: GLUE_CALLERS_BY_NAME },
   },
   {
     sid: 'IdempotencyRecords',
@@ -94,7 +95,7 @@ export const PERMISSIONS: readonly PermissionRow[] = [
     actions: { 'sqs:SendMessage': EVERY_FUNCTION },
   },
   {
-    // Scope requests (cost guards, windows, scopes on the queue) expanded into one request per view.
+    // Scopes handed to the stop queue (cost guards, windows, scope events) and the tasks of an expansion.
     sid: 'FanOut',
     resource: () => getAtt('StopQueue', 'Arn'),
     actions: { 'sqs:SendMessage': EVERY_FUNCTION },

@@ -3,13 +3,20 @@
  * from it (STOP_POLICY, GLUE_MAX_REQUESTS_PER_SECOND, the 4 KB environment check).
  *
  * The configuration is `config/<stage>.json`, or `config/default.json` when the stage has no file of its
- * own. It is parsed by `src/policy/stack-config.ts`, the very module the functions validate STOP_POLICY
- * with, so the deployment and the code cannot disagree about what a configuration means. The other
- * deploy/ modules get the configuration from `loadStageConfig` (through deploy/resolvers.ts).
+ * own. It is checked by `checkStackConfig` (`src/policy/config-check.ts`) against the schema of
+ * `src/policy/stack-config.ts`, the very module the functions validate STOP_POLICY with, so the deployment
+ * and the code cannot disagree about what a configuration means. Every problem is a line that names the
+ * file, the field and the rule; deploy/resolvers.ts checks each stage once and prints them once.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseStackConfig, runtimePolicyOf, type StackConfig } from '../src/policy/stack-config.ts';
+import {
+  type ConfigProblem,
+  checkStackConfig,
+  formatProblem,
+  hasErrors,
+} from '../src/policy/config-check.ts';
+import { runtimePolicyOf, type StackConfig } from '../src/policy/stack-config.ts';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 const CONFIG_DIR = path.join(PROJECT_ROOT, 'config');
@@ -60,91 +67,131 @@ const displayPath = (file: string): string => path.relative(PROJECT_ROOT, file).
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/** Reads and validates one configuration file. */
-export const loadConfigFile = (file: string): StageConfig => {
+/** A configuration file, read and checked: the configuration when it has no errors, and every problem. */
+export interface CheckedConfigFile {
+  /** The file as messages show it, e.g. `config/ci.json`. */
+  readonly file: string;
+  readonly config?: StackConfig;
+  /** Errors and warnings, each once; the errors are why `config` is missing. */
+  readonly problems: readonly ConfigProblem[];
+}
+
+/**
+ * What the schema cannot see but the template needs: no value may hold `${`, which the Serverless variable
+ * syntax and `Fn::Sub` would read as a reference. Each such value is named by its path in the file.
+ */
+const variableSyntaxProblems = (input: unknown, file: string): ConfigProblem[] => {
+  const found: string[] = [];
+  const visit = (value: unknown, at: string): void => {
+    if (typeof value === 'string') {
+      if (value.includes('${')) found.push(at);
+    } else if (typeof value === 'object' && value !== null) {
+      // Arrays too: their entries are keyed by index.
+      for (const [key, item] of Object.entries(value)) visit(item, at ? `${at}.${key}` : key);
+    }
+  };
+  visit(input, '');
+  return found.map((at) => ({
+    severity: 'error',
+    file,
+    path: at || '(root)',
+    rule: 'variable-syntax',
+    message: '"${" may not appear in any value (it reads as a variable reference)',
+  }));
+};
+
+/** A problem of the file as a whole (it cannot be read, it is not JSON): no field to name. */
+const fileProblem = (file: string, rule: string, message: string): CheckedConfigFile => ({
+  file,
+  problems: [{ severity: 'error', file, path: '', rule, message }],
+});
+
+/** Reads and checks one configuration file; never throws for what is in it (or not). */
+export const checkConfigFile = (file: string): CheckedConfigFile => {
   const shown = displayPath(file);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StageConfigError(`${shown}: cannot be read (${code ?? messageOf(error)})`);
+    return fileProblem(shown, 'read', `cannot be read (${code ?? messageOf(error)})`);
   }
   let input: unknown;
   try {
     input = JSON.parse(text);
   } catch (error) {
-    throw new StageConfigError(`${shown}: not valid JSON: ${messageOf(error)}`);
+    return fileProblem(shown, 'json', `not valid JSON: ${messageOf(error)}`);
   }
-  let config: StackConfig;
-  try {
-    config = parseStackConfig(input, shown);
-  } catch (error) {
-    throw new StageConfigError(messageOf(error));
-  }
-  checkDeployable(config, shown);
-  return { file: shown, config };
+  const { config, problems } = checkStackConfig(input, shown);
+  const all = [...problems, ...variableSyntaxProblems(input, shown)];
+  return config && !hasErrors(all) ? { file: shown, config, problems: all } : { file: shown, problems: all };
 };
 
-/**
- * What the schema cannot see but the template needs: strings that the Serverless variable syntax or
- * `Fn::Sub` would read as a reference, and windows whose dates are the wrong way round.
- */
-const checkDeployable = (config: StackConfig, shown: string): void => {
-  if (JSON.stringify(config).includes('${')) {
-    throw new StageConfigError(
-      `${shown}: "\${" may not appear in any value (it reads as a variable reference)`,
-    );
-  }
-  for (const [index, window] of config.maintenanceWindows.entries()) {
-    if (window.startDate && window.endDate && Date.parse(window.startDate) >= Date.parse(window.endDate)) {
-      throw new StageConfigError(
-        `${shown}: maintenanceWindows.${index} ("${window.name}"): startDate must be before endDate`,
-      );
-    }
-  }
+/** The errors of a checked file as one `StageConfigError`, one line per problem. */
+const errorOf = (checked: CheckedConfigFile): StageConfigError =>
+  new StageConfigError(
+    checked.problems
+      .filter((problem) => problem.severity === 'error')
+      .map(formatProblem)
+      .join('\n'),
+  );
+
+/** Reads and validates one configuration file; throws its errors, one line each. */
+export const loadConfigFile = (file: string): StageConfig => {
+  const checked = checkConfigFile(file);
+  if (!checked.config) throw errorOf(checked);
+  return { file: checked.file, config: checked.config };
 };
 
-const cache = new Map<string, StageConfig>();
+/** A stage's configuration file, checked, and whether it is the default one (the stage has none). */
+export interface CheckedStageConfig extends CheckedConfigFile {
+  readonly usesDefault: boolean;
+}
 
-/** The configuration of a stage, read once per process. */
-export const loadStageConfig = (stage: string, dir = CONFIG_DIR): StageConfig => {
+/** Checks the configuration of a stage: `config/<stage>.json`, else `config/default.json`. */
+export const checkStageConfig = (stage: string, dir = CONFIG_DIR): CheckedStageConfig => {
   const file = configFileFor(stage, dir);
-  let loaded = cache.get(file);
-  if (!loaded) {
-    loaded = loadConfigFile(file);
-    cache.set(file, loaded);
-    if (path.basename(file) === DEFAULT_CONFIG && stage !== 'default') {
-      console.warn(`glue-mv-stop: stage "${stage}" has no config/${stage}.json; using ${displayPath(file)}`);
-    }
-  }
-  return loaded;
+  return {
+    ...checkConfigFile(file),
+    usesDefault: path.basename(file) === DEFAULT_CONFIG && stage !== 'default',
+  };
 };
 
 /** The `STOP_POLICY` value: the part of the configuration the functions enforce, as JSON. */
 export const stopPolicyOf = (config: StackConfig): string => JSON.stringify(runtimePolicyOf(config));
 
 /**
- * Each function instance's share of the stage's Glue request rate, per Glue API operation: the queue's
- * event source runs at most `maximumConcurrency` instances at once and Glue throttles each operation
- * separately, so every instance gets an equal share. Rounded down to 2 decimals, at least 0.1.
- * @returns an environment variable value, e.g. "6.66"
+ * Each function instance's share of the stage's Glue budget. The budget covers every Glue call of the
+ * stack, and the functions that call Glue can run this many instances at once: the stop queue's event
+ * source at most `maximumConcurrency`, the event function its reserved `eventConcurrency` (the alarm and
+ * schedule functions make no Glue call). Every instance gets an equal share, rounded down to 2 decimals,
+ * at least 0.1.
+ * @param concurrency the params that bound the instances of each function that calls Glue, by name
+ * @returns an environment variable value, e.g. "1.66"
  */
-export const glueRatePerInstance = (requestsPerSecond: unknown, maximumConcurrency: unknown): string => {
+export const glueRatePerInstance = (
+  requestsPerSecond: unknown,
+  concurrency: Readonly<Record<string, unknown>>,
+): string => {
   const rate = Number(requestsPerSecond);
-  const concurrency = Number(maximumConcurrency);
   if (!Number.isFinite(rate) || rate <= 0) {
     throw new StageConfigError(
       `glue.requestsPerSecond must be a positive number, got "${String(requestsPerSecond)}"`,
     );
   }
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new StageConfigError(
-      `param maximumConcurrency must be a whole number of at least 1, got "${String(maximumConcurrency)}"`,
-    );
+  let instances = 0;
+  for (const [param, value] of Object.entries(concurrency)) {
+    const count = Number(value);
+    if (!Number.isInteger(count) || count < 1) {
+      throw new StageConfigError(
+        `param ${param} must be a whole number of at least 1, got "${String(value)}"`,
+      );
+    }
+    instances += count;
   }
+  if (instances === 0) throw new StageConfigError('no function calls Glue: nothing to share the budget with');
   // Work in hundredths; the epsilon keeps 0.29 * 100 = 28.999... from rounding down to 0.28.
-  const share = Math.floor((rate * 100) / concurrency + 1e-9) / 100;
+  const share = Math.floor((rate * 100) / instances + 1e-9) / 100;
   return String(Math.max(0.1, share));
 };
 

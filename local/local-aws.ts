@@ -11,7 +11,7 @@ import { startFauxqs } from 'fauxqs';
 import type { RuntimePolicy } from '../src/policy/stack-config.ts';
 import { type CallSettings, SDK_CALL_SETTINGS } from '../src/runtime/budget.ts';
 import type { CallSettingsByClient } from '../src/runtime/clients.ts';
-import type { StopConfig } from '../src/runtime/config.ts';
+import type { GlueBudgetMode, StopConfig } from '../src/runtime/config.ts';
 import { type EventBridgeEmulator, startEventBridgeEmulator } from './eventbridge-emulator.ts';
 import { type GlueEmulator, type GlueEmulatorOptions, startGlueEmulator } from './glue-emulator.ts';
 
@@ -79,6 +79,8 @@ export interface LocalAwsOptions {
   /** The functions' allow-list, dry-run and cost guards. Default: everything in the local account. */
   readonly policy?: RuntimePolicy;
   readonly glueMaxRequestsPerSecond?: number;
+  /** `shared` (default): one budget for List and Stop; `per-operation`: one each. */
+  readonly glueBudgetMode?: GlueBudgetMode;
   /** Also export the endpoints and credentials into `process.env` (default true). */
   readonly exportEnv?: boolean;
 }
@@ -128,6 +130,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     ...(options.glueMaxRequestsPerSecond
       ? { GLUE_MAX_REQUESTS_PER_SECOND: String(options.glueMaxRequestsPerSecond) }
       : {}),
+    GLUE_BUDGET_MODE: options.glueBudgetMode ?? 'shared',
   };
   if (options.exportEnv ?? true) Object.assign(process.env, env);
 
@@ -157,6 +160,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
       ...(options.glueMaxRequestsPerSecond
         ? { glueMaxRequestsPerSecond: options.glueMaxRequestsPerSecond }
         : {}),
+      glueBudgetMode: options.glueBudgetMode ?? 'shared',
       policy,
     },
     env,

@@ -12,12 +12,18 @@
  *   npm start -- events/my-event.json # your own files: an SQS event, a stop event, an alarm state
  *                                     # change, a scheduler delivery or a bare request
  *   npm start -- --logs               # also show the functions' structured logs
+ *   npm start -- --help               # usage
+ *
+ * Relative paths are read from the directory npm was run in (npm runs scripts in the package root and
+ * says where it was run in INIT_CWD). A file that cannot be used is one line, before anything starts.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
-import { parseStackConfig, runtimePolicyOf } from '../src/policy/stack-config.ts';
+import { checkStackConfig, formatProblem } from '../src/policy/config-check.ts';
+import { runtimePolicyOf } from '../src/policy/stack-config.ts';
 import { createStopRuntime } from '../src/runtime/stop-runtime.ts';
 import { reasonOf, type StopOutcome } from '../src/stop/outcome.ts';
 import { createStopAlarmHandler } from '../src/triggers/stop-alarm.ts';
@@ -46,14 +52,90 @@ const DEFAULT_EVENTS = [
 /** The stack's default redrive policy. */
 const MAX_RECEIVE_COUNT = 5;
 
-const args = process.argv.slice(2);
-const showLogs = args.includes('--logs');
-const files = args.filter((arg) => !arg.startsWith('--'));
-process.env.POWERTOOLS_LOG_LEVEL ??= showLogs ? 'INFO' : 'SILENT';
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+const USAGE = `Usage: npm start -- [options] [event.json ...]
 
-const readJson = async (file: string): Promise<unknown> =>
-  JSON.parse(await readFile(path.resolve(root, file), 'utf8'));
+Runs the stop pipeline on this machine, against emulators of Glue, DynamoDB, SQS and EventBridge (no AWS
+account is used), with the stage configuration config/local.json. Without files it sends the samples in
+events/; a file may hold an SQS event, a stop event, a CloudWatch alarm state change, a scheduler delivery
+or a bare stop request. Relative paths are read from the directory npm was run in.
+
+Options:
+  --logs      also show the functions' structured logs
+  -h, --help  show this help and exit
+
+Exit status: 0 when the run completed, 1 when it failed, 2 for a usage error (an unknown option, or a
+file that is missing, a directory or not JSON); nothing is run after a usage error.
+`;
+
+/** A problem with what the command line names: one line, exit status 2, nothing run. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const parseCommandLine = (): { logs: boolean; help: boolean; files: string[] } => {
+  try {
+    const { values, positionals } = parseArgs({
+      args: process.argv.slice(2),
+      options: { logs: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { logs: values.logs === true, help: values.help === true, files: positionals };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = error instanceof Error ? error.message : String(error);
+    const option = /'([^']+)'/.exec(message)?.[1];
+    throw new UsageError(
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option
+        ? `unknown option "${option}" (npm start -- --help lists the options)`
+        : `${message.split('. ')[0]} (npm start -- --help lists the options)`,
+    );
+  }
+};
+
+/**
+ * Where relative paths on the command line start: the directory npm was run in. npm runs scripts in the
+ * package root and names the caller's directory in INIT_CWD; run directly (or below another npm command
+ * that left INIT_CWD behind), the working directory is the caller's.
+ */
+const callerDirectory = (): string => {
+  const initCwd = process.env.INIT_CWD;
+  return initCwd && path.resolve(process.cwd()) === root ? initCwd : process.cwd();
+};
+
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EISDIR: 'is a directory, not an event file',
+  EACCES: 'permission denied',
+  ENOTDIR: 'a part of the path is not a directory',
+};
+
+/**
+ * Reads a JSON file; what goes wrong is one line naming the file as `shown`: a `UsageError` for a file the
+ * caller named, a plain `Error` (the run failed) for one of the project's own.
+ */
+const readJsonFile = async (
+  file: string,
+  shown: string,
+  Problem: new (message: string) => Error = UsageError,
+): Promise<unknown> => {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    throw new Problem(`${shown}: ${ERRNO_TEXT[code] ?? `cannot be read (${code || String(error)})`}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Problem(`${shown}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+};
+
+/** A file of the project itself (seed, configuration, samples), relative to its root. */
+const readJson = (file: string): Promise<unknown> => readJsonFile(path.resolve(root, file), file, Error);
+
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
 
@@ -72,12 +154,28 @@ const describeOutcome = (o: StopOutcome): string => {
   return `${indent}${o.trigger.padEnd(11)} ${o.outcome.padEnd(16)} ${target.padEnd(30)} ${notes.join('; ')}`;
 };
 
-const main = async (): Promise<void> => {
+/** The events to send, each read before anything starts: the caller's files, or the samples. */
+const eventsToSend = async (files: readonly string[]): Promise<{ file: string; payload: unknown }[]> => {
+  if (files.length === 0) {
+    return Promise.all(DEFAULT_EVENTS.map(async (file) => ({ file, payload: await readJson(file) })));
+  }
+  const from = callerDirectory();
+  const events = [];
+  for (const file of files) {
+    events.push({ file, payload: await readJsonFile(path.resolve(from, file), file) });
+  }
+  return events;
+};
+
+const main = async (files: readonly string[]): Promise<void> => {
+  const events = await eventsToSend(files);
   const seed = (await readJson('events/local-glue-seed.json')) as {
     runs: (SeedRunInput & { startTime?: string })[];
   };
-  const config = parseStackConfig(await readJson('config/local.json'), 'config/local.json');
-  const local = await startLocalAws({ policy: runtimePolicyOf(config) });
+  const checked = checkStackConfig(await readJson('config/local.json'), 'config/local.json');
+  for (const problem of checked.problems) console.error(formatProblem(problem));
+  if (!checked.config) throw new Error('config/local.json has errors (listed above)');
+  const local = await startLocalAws({ policy: runtimePolicyOf(checked.config) });
   try {
     for (const { startTime, ...run } of seed.runs) {
       local.glue.seedRun({ ...run, ...(startTime ? { startTime: new Date(startTime) } : {}) });
@@ -133,8 +231,7 @@ const main = async (): Promise<void> => {
       }
     };
 
-    for (const file of files.length > 0 ? files : DEFAULT_EVENTS) {
-      const payload = await readJson(file);
+    for (const { file, payload } of events) {
       queued = 0;
       if (isObject(payload) && Array.isArray(payload.Records)) {
         console.log(`${file}: SQS batch of ${payload.Records.length} records`);
@@ -201,4 +298,18 @@ const main = async (): Promise<void> => {
   }
 };
 
-await main();
+try {
+  const { logs, help, files } = parseCommandLine();
+  if (help) {
+    process.stdout.write(USAGE);
+  } else {
+    process.env.POWERTOOLS_LOG_LEVEL ??= logs ? 'INFO' : 'SILENT';
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    await main(files);
+  }
+} catch (error) {
+  // One line, no stack trace: what went wrong is in the message.
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  console.error(`npm start: ${message}`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+}

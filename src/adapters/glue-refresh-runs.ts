@@ -1,7 +1,7 @@
 /**
  * Glue adapter: the one place that calls the materialized-view refresh APIs (Stop, List) and reduces the
- * SDK's exceptions to plain `GlueFailure` data for the core to classify. Every call waits for its
- * operation's rate limiter first.
+ * SDK's exceptions to plain `GlueFailure` data for the core to classify. Every call waits for a slot of
+ * the Glue budget first (one limiter for both operations, or one each: see `GlueRefreshRunsOptions`).
  */
 import {
   type GlueClient,
@@ -9,9 +9,9 @@ import {
   StopMaterializedViewRefreshTaskRunCommand,
 } from '@aws-sdk/client-glue';
 import type { StopTarget } from '../request/contract.ts';
-import { type Deadline, deadlineExceeded } from '../stop/deadline.ts';
-import { GlueCallError, type GlueFailure } from '../stop/errors.ts';
-import type { ActiveRun, RefreshStopper, RunLister } from '../stop/ports.ts';
+import { type Deadline, deadlineExceeded, hasPassed, NO_DEADLINE } from '../stop/deadline.ts';
+import { GlueCallError, type GlueFailure, ReadTooOldError } from '../stop/errors.ts';
+import type { ActiveRun, RefreshStopper, RunLister, RunPage, RunPageReader } from '../stop/ports.ts';
 import { type RateLimiter, unlimited } from './rate-limiter.ts';
 
 const httpStatusOf = (error: object): number | undefined => {
@@ -37,7 +37,10 @@ export const toGlueFailure = (error: unknown): GlueFailure => {
 const LIST_PAGE_SIZE = 1000;
 
 export interface GlueRefreshRunsOptions {
-  /** Per operation: `stop` and `list` each get their own bucket (Glue throttles per operation). */
+  /**
+   * The Glue budget of this instance. Pass the same limiter for both to share one budget across
+   * operations (the default mode), or one each for a budget per operation.
+   */
   readonly limiters?: { readonly stop: RateLimiter; readonly list: RateLimiter };
   /** The deadline of the invocation under way: a call never waits for a rate-limiter slot beyond it. */
   readonly deadline?: () => Deadline | undefined;
@@ -46,12 +49,27 @@ export interface GlueRefreshRunsOptions {
 export const createGlueRefreshRuns = (
   glue: GlueClient,
   options: GlueRefreshRunsOptions = {},
-): RefreshStopper & RunLister => {
+): RefreshStopper & RunLister & RunPageReader => {
   const limiters = options.limiters ?? { stop: unlimited, list: unlimited };
   const deadline = options.deadline ?? (() => undefined);
-  const call = async <T>(limiter: RateLimiter, send: () => Promise<T>): Promise<T> => {
+  /** Waits for a slot: by the invocation's deadline, or by `sendBy` when that comes first. */
+  const acquire = async (limiter: RateLimiter, current: Deadline | undefined, sendBy?: number) => {
+    if (sendBy === undefined || sendBy >= (current?.at ?? Number.POSITIVE_INFINITY)) {
+      await limiter.acquire(current);
+      return;
+    }
+    try {
+      await limiter.acquire({ at: sendBy, signal: current?.signal ?? NO_DEADLINE.signal });
+    } catch (error) {
+      if (current && hasPassed(current)) throw error;
+      throw new ReadTooOldError("no Glue call slot before the run guard's read grows too old", {
+        cause: error,
+      });
+    }
+  };
+  const call = async <T>(limiter: RateLimiter, send: () => Promise<T>, sendBy?: number): Promise<T> => {
     const current = deadline();
-    await limiter.acquire(current);
+    await acquire(limiter, current, sendBy);
     try {
       return await send();
     } catch (error) {
@@ -64,49 +82,63 @@ export const createGlueRefreshRuns = (
       throw new GlueCallError(toGlueFailure(error), { cause: error });
     }
   };
+  const page: RunPageReader['page'] = async (query): Promise<RunPage> => {
+    const answer = await call(limiters.list, () =>
+      glue.send(
+        new ListMaterializedViewRefreshTaskRunsCommand({
+          CatalogId: query.CatalogId,
+          DatabaseName: query.DatabaseName,
+          ...(query.TableName !== undefined ? { TableName: query.TableName } : {}),
+          MaxResults: LIST_PAGE_SIZE,
+          ...(query.pageToken !== undefined ? { NextToken: query.pageToken } : {}),
+        }),
+      ),
+    );
+    const runs = answer.MaterializedViewRefreshTaskRuns ?? [];
+    const active: ActiveRun[] = [];
+    const tables = new Set<string>();
+    for (const run of runs) {
+      const { MaterializedViewRefreshTaskRunId: runId, DatabaseName, TableName, Status, StartTime } = run;
+      if (TableName) tables.add(TableName);
+      if (!runId || !DatabaseName || !TableName || (Status !== 'STARTING' && Status !== 'RUNNING')) continue;
+      active.push({
+        runId,
+        target: { CatalogId: run.CatalogId ?? query.CatalogId, DatabaseName, TableName },
+        status: Status,
+        ...(StartTime instanceof Date && !Number.isNaN(StartTime.getTime())
+          ? { startedAt: StartTime.toISOString() }
+          : {}),
+      });
+    }
+    const nextToken = answer.NextToken || undefined;
+    return { active, tables, listed: runs.length, ...(nextToken !== undefined ? { nextToken } : {}) };
+  };
   return {
-    async stopRefresh(target: StopTarget): Promise<void> {
-      await call(limiters.stop, () =>
-        glue.send(
-          new StopMaterializedViewRefreshTaskRunCommand({
-            CatalogId: target.CatalogId,
-            DatabaseName: target.DatabaseName,
-            TableName: target.TableName,
-          }),
-        ),
+    async stopRefresh(target: StopTarget, stopOptions = {}): Promise<void> {
+      await call(
+        limiters.stop,
+        () =>
+          glue.send(
+            new StopMaterializedViewRefreshTaskRunCommand({
+              CatalogId: target.CatalogId,
+              DatabaseName: target.DatabaseName,
+              TableName: target.TableName,
+            }),
+          ),
+        stopOptions.sendBy,
       );
     },
 
+    page,
+
     async activeRuns(query): Promise<readonly ActiveRun[]> {
       const active: ActiveRun[] = [];
-      let NextToken: string | undefined;
+      let pageToken: string | undefined;
       do {
-        const page = await call(limiters.list, () =>
-          glue.send(
-            new ListMaterializedViewRefreshTaskRunsCommand({
-              CatalogId: query.CatalogId,
-              DatabaseName: query.DatabaseName,
-              ...(query.TableName !== undefined ? { TableName: query.TableName } : {}),
-              MaxResults: LIST_PAGE_SIZE,
-              ...(NextToken !== undefined ? { NextToken } : {}),
-            }),
-          ),
-        );
-        for (const run of page.MaterializedViewRefreshTaskRuns ?? []) {
-          const { MaterializedViewRefreshTaskRunId: runId, DatabaseName, TableName, Status, StartTime } = run;
-          if (!runId || !DatabaseName || !TableName || (Status !== 'STARTING' && Status !== 'RUNNING'))
-            continue;
-          active.push({
-            runId,
-            target: { CatalogId: run.CatalogId ?? query.CatalogId, DatabaseName, TableName },
-            status: Status,
-            ...(StartTime instanceof Date && !Number.isNaN(StartTime.getTime())
-              ? { startedAt: StartTime.toISOString() }
-              : {}),
-          });
-        }
-        NextToken = page.NextToken || undefined;
-      } while (NextToken !== undefined);
+        const read = await page({ ...query, ...(pageToken !== undefined ? { pageToken } : {}) });
+        active.push(...read.active);
+        pageToken = read.nextToken;
+      } while (pageToken !== undefined);
       return active;
     },
   };

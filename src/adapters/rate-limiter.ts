@@ -14,9 +14,10 @@ export interface RateLimiter {
   acquire(deadline?: Deadline): Promise<void>;
 }
 
+/** No pacing; a caller whose deadline has already passed is still refused, as by a real limiter. */
 export const unlimited: RateLimiter = {
   acquire: async (deadline) => {
-    if (deadline?.signal.aborted) throw deadlineExceeded();
+    if (deadline && (deadline.signal.aborted || Date.now() >= deadline.at)) throw deadlineExceeded();
   },
 };
 

@@ -1,6 +1,6 @@
 /**
- * SQS adapter: sends the exact stop requests a scope expands into to the stop queue, ten per
- * SendMessageBatch, and sends again the entries a batch reports as failed. What still fails after the
+ * SQS adapter: sends what a scope hands on (the scope itself, its expansion's tasks, exact requests) to
+ * the stop queue, ten per SendMessageBatch, and sends again the entries a batch reports as failed. What still fails after the
  * last attempt makes the expansion fail as a whole (and be retried: the requests already sent carry
  * derived idempotency keys, so sending them twice stops nothing twice).
  */
@@ -9,9 +9,8 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { TableStopRequest } from '../request/contract.ts';
 import { StopError } from '../stop/errors.ts';
-import type { StopRequestQueue } from '../stop/ports.ts';
+import type { QueuedMessage, StopRequestQueue } from '../stop/ports.ts';
 
 const BATCH_SIZE = 10;
 const PARALLEL_BATCHES = 4;
@@ -53,7 +52,7 @@ export const createStopRequestQueue = (
 ): StopRequestQueue => {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   return {
-    async enqueue(requests: readonly TableStopRequest[]): Promise<void> {
+    async enqueue(requests: readonly QueuedMessage[]): Promise<void> {
       const batches: SendMessageBatchRequestEntry[][] = [];
       for (let i = 0; i < requests.length; i += BATCH_SIZE) {
         batches.push(
@@ -72,7 +71,7 @@ export const createStopRequestQueue = (
       if (problems.length > 0) {
         throw StopError.retry(
           'fan-out-incomplete',
-          `could not queue every derived stop request: ${problems.join('; ')}`,
+          `could not queue every message of the fan-out: ${problems.join('; ')}`,
         );
       }
     },

@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { type StopRequest, stopRequestSchema } from './contract.ts';
 import { STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE } from './events.ts';
 import { MAX_NESTING, textNestsDeeperThan } from './json-text.ts';
+import type { ScopeTask } from './scope-task.ts';
 
 export type ViolationRule =
   | 'json'
@@ -28,6 +29,11 @@ export interface Violation {
 export type ParsedStopMessage =
   | { readonly kind: 'valid'; readonly request: StopRequest; readonly eventId?: string }
   | { readonly kind: 'invalid'; readonly violations: readonly Violation[]; readonly eventId?: string };
+
+/** What a trigger hands the core: a stop message, or on the stop queue also a task of a scope's expansion. */
+export type ParsedMessage =
+  | ParsedStopMessage
+  | { readonly kind: 'task'; readonly task: ScopeTask; readonly eventId?: string };
 
 const eventBridgeEnvelopeSchema = z.looseObject({
   // Becomes part of the idempotency key of every request derived from this one: bounded like a key.
@@ -72,7 +78,7 @@ export const fieldName = (key: PropertyKey): string => {
   return /^[A-Za-z0-9_$-]+$/.test(name) ? name : JSON.stringify(name);
 };
 
-const joinPath = (prefix: string, path: readonly PropertyKey[]): string =>
+export const joinPath = (prefix: string, path: readonly PropertyKey[]): string =>
   [...(prefix === '' ? [] : [prefix]), ...path.map(fieldName)].join('.') || '(body)';
 
 const hasPath = (value: unknown, path: readonly PropertyKey[]): boolean => {

@@ -1,7 +1,7 @@
 /**
- * The stop request contract as plain TypeScript types, free of any runtime dependency, for producers:
- * `import type { StopRequest } from 'glue-mv-stop/types'`. The zod schema in `contract.ts` is checked
- * against these at compile time, so the two cannot drift apart.
+ * The stop request contract as plain TypeScript types, free of any runtime dependency; producers get them
+ * from the client package (`import type { StopRequest } from '@glue-mv-stop/client'`). The zod schema in
+ * `contract.ts` is checked against these at compile time, so the two cannot drift apart.
  */
 
 interface StopRequestBase {

@@ -65,3 +65,17 @@ export const START_MARGIN_MS = 2_000;
 export const REQUIRED_FUNCTION_TIMEOUT_SECONDS = Math.ceil(
   (START_MARGIN_MS + RECORD_WORST_CASE_MS + FINISH_RESERVE_MS) / 1_000,
 );
+
+/**
+ * Kept back by a scope's expansion before the deadline: one more List page and one SendMessageBatch of
+ * what is left, at their worst. Work that would start later goes to a follow-up task instead.
+ */
+export const FAN_OUT_RESERVE_MS = worst.glue + worst.sqs;
+
+/**
+ * The time an invocation has for the stop tasks of one batch in the normal case: half of what is left of the
+ * function timeout after the start margin, the finish and the fan-out reserve (the other half absorbs slow
+ * calls and CPU). Stop tasks are sized so that a full batch of them fits (`fanOutSettings`).
+ */
+export const STOP_TASK_BATCH_PLAN_MS =
+  (REQUIRED_FUNCTION_TIMEOUT_SECONDS * 1_000 - START_MARGIN_MS - FINISH_RESERVE_MS - FAN_OUT_RESERVE_MS) / 2;

@@ -17,13 +17,20 @@ export interface StopConfig {
   readonly stopQueueUrl: string;
   /** The bus outcome events are published to. */
   readonly outcomeEventBusName: string;
-  /** This instance's share of the stack's Glue request rate, per operation; absent = no client-side limit. */
+  /** This instance's share of the stack's Glue request rate; absent = no client-side limit. */
   readonly glueMaxRequestsPerSecond?: number;
+  /**
+   * `shared` (default): the share covers every Glue call of the instance, List and Stop alike.
+   * `per-operation`: List and Stop each get the whole share.
+   */
+  readonly glueBudgetMode: GlueBudgetMode;
   /**
    * The stop queue's redrive `maxReceiveCount`: a request still failing on that delivery is parked with
    * reason `retries-exhausted` instead of being moved to the dead-letter queue without one. Absent: not done.
    */
   readonly stopQueueMaxReceiveCount?: number;
+  /** The stop queue's event source batch size: how many stop tasks one invocation may be handed. Default 1. */
+  readonly stopQueueBatchSize?: number;
   /** The allow-list, stage-wide dry-run and cost guards (STOP_POLICY, generated from config/<stage>.json). */
   readonly policy: RuntimePolicy;
 }
@@ -78,6 +85,18 @@ const policy = (env: Env): RuntimePolicy => {
   }
 };
 
+export type GlueBudgetMode = 'shared' | 'per-operation';
+
+const budgetMode = (env: Env): GlueBudgetMode => {
+  const raw = env.GLUE_BUDGET_MODE?.trim() || 'shared';
+  if (raw !== 'shared' && raw !== 'per-operation') {
+    throw new ConfigurationError(
+      `environment variable GLUE_BUDGET_MODE must be "shared" or "per-operation", got "${raw}"`,
+    );
+  }
+  return raw;
+};
+
 export const loadConfig = (env: Env = process.env): StopConfig => {
   const glueMaxRequestsPerSecond = positiveNumber(env, 'GLUE_MAX_REQUESTS_PER_SECOND');
   const maxReceiveCount = positiveInteger(env, 'STOP_QUEUE_MAX_RECEIVE_COUNT', 0, 'receives');
@@ -94,7 +113,9 @@ export const loadConfig = (env: Env = process.env): StopConfig => {
     stopQueueUrl: required(env, 'STOP_QUEUE_URL'),
     outcomeEventBusName: env.OUTCOME_EVENT_BUS_NAME?.trim() || 'default',
     ...(glueMaxRequestsPerSecond !== undefined ? { glueMaxRequestsPerSecond } : {}),
+    glueBudgetMode: budgetMode(env),
     ...(maxReceiveCount > 0 ? { stopQueueMaxReceiveCount: maxReceiveCount } : {}),
+    stopQueueBatchSize: positiveInteger(env, 'STOP_QUEUE_BATCH_SIZE', 1, 'records'),
     policy: policy(env),
   };
 };

@@ -12,13 +12,16 @@ import { createOutcomeEventPublisher } from '../adapters/outcome-events.ts';
 import { createOutcomeReporter } from '../adapters/outcome-reporter.ts';
 import { createRateLimiter, unlimited } from '../adapters/rate-limiter.ts';
 import { createStopRequestQueue } from '../adapters/stop-request-queue.ts';
+import { TASK_VIEWS_MAX_ITEMS } from '../request/scope-task.ts';
 import { type Deadline, deadlineIn } from '../stop/deadline.ts';
 import type { StopDependencies } from '../stop/handle-stop-request.ts';
 import type { StopOutcome, Trigger } from '../stop/outcome.ts';
 import type { OutcomePublisher, OutcomeReporter } from '../stop/ports.ts';
-import { FINISH_RESERVE_MS } from './budget.ts';
+import { GUARD_READ_MAX_AGE_MS } from '../stop/run-command.ts';
+import type { FanOutSettings } from '../stop/scope-expansion.ts';
+import { FAN_OUT_RESERVE_MS, FINISH_RESERVE_MS, STOP_TASK_BATCH_PLAN_MS } from './budget.ts';
 import { type AwsClients, type CallSettingsByClient, createAwsClients } from './clients.ts';
-import { loadConfig, type StopConfig } from './config.ts';
+import { type GlueBudgetMode, loadConfig, type StopConfig } from './config.ts';
 import { OUTCOME_EVENTS_FAILED_METRIC } from './metrics.ts';
 
 export interface StopRuntime {
@@ -48,6 +51,34 @@ export interface StopRuntimeOptions {
   readonly onOutcome?: OutcomeReporter;
 }
 
+/** One limiter for every Glue call of the instance (shared budget), or one per operation. */
+const glueLimiters = (rate: number | undefined, mode: GlueBudgetMode) => {
+  if (!rate) return { stop: unlimited, list: unlimited };
+  if (mode === 'per-operation') return { stop: createRateLimiter(rate), list: createRateLimiter(rate) };
+  const shared = createRateLimiter(rate);
+  return { stop: shared, list: shared };
+};
+
+/**
+ * The queue function expands scopes itself; every other function hands them to the stop queue. A stop
+ * task names as many views as the instance's Glue share stops in 80 % of the guard's read age (so its page
+ * is read once in the normal case), and no more than lets a full batch of tasks (`batchSize`) finish in
+ * `STOP_TASK_BATCH_PLAN_MS` (so that an invocation does not leave tasks of its batch unstarted).
+ */
+export const fanOutSettings = (trigger: Trigger, rate: number | undefined, batchSize = 1): FanOutSettings => {
+  const byReadAge =
+    rate === undefined ? Number.POSITIVE_INFINITY : (rate * GUARD_READ_MAX_AGE_MS * 0.8) / 1_000;
+  const byBatch =
+    rate === undefined
+      ? Number.POSITIVE_INFINITY
+      : (rate * STOP_TASK_BATCH_PLAN_MS) / 1_000 / Math.max(1, batchSize);
+  return {
+    expansion: trigger === 'sqs' ? 'in-place' : 'hand-off',
+    viewsPerTask: Math.min(TASK_VIEWS_MAX_ITEMS, Math.max(1, Math.floor(Math.min(byReadAge, byBatch)))),
+    reserveMs: FAN_OUT_RESERVE_MS,
+  };
+};
+
 /** What is kept back from the finish reserve for the end of the invocation itself (metrics, return). */
 const FINAL_MARGIN_MS = 500;
 
@@ -65,9 +96,7 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
   });
   const rate = config.glueMaxRequestsPerSecond;
   const glue = createGlueRefreshRuns(clients.glue, {
-    limiters: rate
-      ? { stop: createRateLimiter(rate), list: createRateLimiter(rate) }
-      : { stop: unlimited, list: unlimited },
+    limiters: glueLimiters(rate, config.glueBudgetMode),
     deadline: () => current,
   });
   const idempotency = createIdempotency({
@@ -91,6 +120,7 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
         runs: glue,
         queue: createStopRequestQueue(clients.sqs, config.stopQueueUrl),
         allow: config.policy.allow,
+        fanOut: fanOutSettings(options.trigger, rate, config.stopQueueBatchSize),
       },
       once: idempotency.once,
       parker: createDeadLetterParker(clients.sqs, config.deadLetterQueueUrl),
@@ -123,7 +153,10 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
           metrics.addMetric(OUTCOME_EVENTS_FAILED_METRIC, MetricUnit.Count, batch.length);
         }
       }
-      metrics.publishStoredMetrics();
+      // An invocation that ended in no outcome (an event that is not what its trigger delivers fails as a
+      // whole, and Lambda's Errors metric counts it) has nothing to publish: publishing anyway only logs
+      // Powertools' "No application metrics to publish" warning.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       current = undefined;
     },
   };

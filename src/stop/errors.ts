@@ -66,3 +66,11 @@ export class StopRetryError extends Error {
     this.outcome = outcome;
   }
 }
+
+/**
+ * The run guard's read is too old to vouch for a Stop: the Glue budget had no slot before the read's
+ * `sendBy` time. Thrown by the Glue adapter before calling Glue; the core reads the view again.
+ */
+export class ReadTooOldError extends Error {
+  override readonly name = 'ReadTooOldError';
+}

@@ -6,15 +6,23 @@
  */
 
 import { type AllowVerdict, checkAllowed } from '../policy/allow-list.ts';
+import { contractText } from '../policy/contract-text.ts';
 import type { RuntimePolicy } from '../policy/stack-config.ts';
-import type { ScopeTarget, StopRequest, StopTarget } from '../request/contract.ts';
-import { describeViolations, type ParsedStopMessage } from '../request/parse.ts';
+import {
+  PARENT_KEY_MAX_LENGTH,
+  type ScopeTarget,
+  type StopRequest,
+  type StopTarget,
+} from '../request/contract.ts';
+import { describeViolations, type ParsedMessage } from '../request/parse.ts';
+import type { ScopeTask } from '../request/scope-task.ts';
 import { type Deadline, hasPassed, NO_DEADLINE, withinDeadline } from './deadline.ts';
 import { StopError, toStopError } from './errors.ts';
 import { type DeliveryIdentity, deriveIdempotencyKey } from './idempotency-key.ts';
 import type { MaybeSubject, NotAllowedReason, RejectionReason, StopOutcome, Subject } from './outcome.ts';
 import type { OutcomeReporter, RejectedRequestParker, RunOnce, StopCommand } from './ports.ts';
 import { type CommandDependencies, runStopCommand } from './run-command.ts';
+import { type ExpansionContext, scopeTaskKey, type ViewDone } from './scope-expansion.ts';
 
 export interface StopDependencies {
   /** What a command needs: Glue, the stop queue and the allow-list (run inside `once`). */
@@ -29,7 +37,7 @@ export interface StopDependencies {
 
 /** One request as a trigger hands it over. */
 export interface IncomingStopRequest {
-  readonly parsed: ParsedStopMessage;
+  readonly parsed: ParsedMessage;
   readonly delivery: DeliveryIdentity;
   /** The function's own account (from the invocation context): the default CatalogId. Never the event's. */
   readonly accountId: string;
@@ -197,7 +205,7 @@ export const handleStopRequest = async (
         deps.parker.park({
           ...refusal,
           detail,
-          ...(parsed.kind === 'valid' ? {} : { violations: parsed.violations }),
+          ...(parsed.kind === 'invalid' ? { violations: parsed.violations } : {}),
           ...(context.idempotencyKey !== undefined ? { idempotencyKey: context.idempotencyKey } : {}),
           original: incoming.original,
           trigger: delivery.kind,
@@ -224,6 +232,52 @@ export const handleStopRequest = async (
     (await parkOrRetry({ outcome: 'not-allowed', reason }, detail, context)) ??
     finish({ ...context, outcome: 'not-allowed', reason, detail });
 
+  const requestCommand = (request: StopRequest) => {
+    const dryRun = request.DryRun === true || deps.policy.dryRun;
+    // A dry run must not use up the key: the real request that follows a rehearsal still acts.
+    const idempotencyKey = `${dryRun ? 'dry-run:' : ''}${deriveIdempotencyKey(request.IdempotencyKey, {
+      ...delivery,
+      ...(eventId ? { eventId } : {}),
+    })}`;
+    const receivedAt = incoming.receivedAt ?? new Date(startedAt).toISOString();
+    return {
+      command: commandFor(request, incoming.accountId, idempotencyKey, dryRun, receivedAt),
+      meta: requestMeta(request, idempotencyKey, dryRun),
+      verdict: checkRequestAllowed(
+        deps.policy.allow,
+        incoming.accountId,
+        request.CatalogId ?? incoming.accountId,
+        request,
+      ),
+    };
+  };
+
+  /** A task of an expansion: keyed by its content; its database is checked again (a task may be forged). */
+  const taskCommand = (received: ScopeTask) => {
+    const dryRun = received.DryRun === true || deps.policy.dryRun;
+    const task: ScopeTask = dryRun ? { ...received, DryRun: true } : received;
+    const idempotencyKey = scopeTaskKey(task);
+    const command: StopCommand = {
+      kind: 'task',
+      idempotencyKey,
+      target: { CatalogId: task.CatalogId, DatabaseName: task.DatabaseName, TableNames: task.TableNames },
+      task,
+      accountId: incoming.accountId,
+    };
+    const meta: Meta = {
+      idempotencyKey,
+      dryRun,
+      parentIdempotencyKey: contractText(task.RootKey, PARENT_KEY_MAX_LENGTH),
+      ...(task.RequestedBy !== undefined ? { requestedBy: task.RequestedBy } : {}),
+      ...(task.Reason !== undefined ? { requestReason: task.Reason } : {}),
+    };
+    const verdict = checkAllowed(deps.policy.allow, incoming.accountId, {
+      CatalogId: task.CatalogId,
+      DatabaseName: task.DatabaseName,
+    });
+    return { command, meta, verdict };
+  };
+
   const decide = async (): Promise<StopOutcome> => {
     if (hasPassed(deadline, clock)) {
       return finish({
@@ -237,29 +291,40 @@ export const handleStopRequest = async (
       return reject('invalid-request', describeViolations(parsed.violations), {});
     }
 
-    const { request } = parsed;
-    const catalogId = request.CatalogId ?? incoming.accountId;
-    const dryRun = request.DryRun === true || deps.policy.dryRun;
-    // A dry run must not use up the key: the real request that follows a rehearsal still acts.
-    const idempotencyKey = `${dryRun ? 'dry-run:' : ''}${deriveIdempotencyKey(request.IdempotencyKey, {
-      ...delivery,
-      ...(eventId ? { eventId } : {}),
-    })}`;
-    const receivedAt = incoming.receivedAt ?? new Date(startedAt).toISOString();
-    const command = commandFor(request, incoming.accountId, idempotencyKey, dryRun, receivedAt);
-    const meta = requestMeta(request, idempotencyKey, dryRun);
+    const { command, meta, verdict } =
+      parsed.kind === 'task' ? taskCommand(parsed.task) : requestCommand(parsed.request);
     const subject: Subject =
       command.kind === 'table' ? { target: command.target } : { scope: command.target };
-
-    const verdict = checkRequestAllowed(deps.policy.allow, incoming.accountId, catalogId, request);
     if (verdict.kind === 'not-allowed') {
       return refuse(verdict.reason, verdict.detail, { ...meta, ...subject });
     }
 
+    // The views a scope task settles are reported one by one, as their own outcomes.
+    const reportView = ({ target, idempotencyKey, result }: ViewDone) => {
+      if (result.result === 'expanded') return;
+      deps.report({
+        ...meta,
+        idempotencyKey,
+        ...(command.kind === 'task'
+          ? { parentIdempotencyKey: contractText(command.task.RootKey, PARENT_KEY_MAX_LENGTH) }
+          : {}),
+        outcome: result.result,
+        target,
+        replayed: result.replayed,
+        dryRun: meta.dryRun ?? false,
+        trigger: delivery.kind,
+        ...ids,
+        durationMs: clock() - startedAt,
+        ...(result.runId !== undefined ? { runId: result.runId } : {}),
+        ...(result.detail !== undefined ? { detail: result.detail } : {}),
+      });
+    };
+    const context: ExpansionContext = { once: deps.once, reportView, deadline, clock };
+
     let recorded: Awaited<ReturnType<RunOnce>>;
     try {
       recorded = await withinDeadline(
-        deps.once(command, (c) => runStopCommand(c, deps.commands)),
+        deps.once(command, (c) => runStopCommand(c, deps.commands, context)),
         deadline,
       );
     } catch (error) {
@@ -279,7 +344,7 @@ export const handleStopRequest = async (
     }
 
     const { replayed, detail, runId } = recorded;
-    if (command.kind === 'scope' && recorded.result === 'expanded') {
+    if (command.kind !== 'table' && recorded.result === 'expanded') {
       return finish({
         ...meta,
         scope: command.target,

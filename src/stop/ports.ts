@@ -2,13 +2,18 @@
  * The narrow ports the core talks through. Adapters in `src/adapters` implement them with the AWS SDK;
  * tests implement them with plain functions.
  */
-import type { ScopeTarget, StopTarget, TableStopRequest } from '../request/contract.ts';
+import type { ScopeTarget, StopRequest, StopTarget } from '../request/contract.ts';
 import type { Violation } from '../request/parse.ts';
+import type { SCOPE_TASK_FIELD, ScopeTask } from '../request/scope-task.ts';
 import type { NotAllowedReason, RecordedStop, RejectionReason, StopOutcome, Trigger } from './outcome.ts';
 
-/** Asks Glue to stop the refresh of one table. Resolves when Glue accepted; throws `GlueCallError` otherwise. */
+/**
+ * Asks Glue to stop the refresh of one table. Resolves when Glue accepted; throws `GlueCallError` otherwise.
+ * With `sendBy` (epoch milliseconds), the call must go out by then: when it cannot (the Glue budget has no
+ * slot that early), it throws `ReadTooOldError` without calling Glue, and the caller reads the view again.
+ */
 export interface RefreshStopper {
-  stopRefresh(target: StopTarget): Promise<void>;
+  stopRefresh(target: StopTarget, options?: { readonly sendBy?: number }): Promise<void>;
 }
 
 /** A refresh task run that is STARTING or RUNNING, of the view `target` names. */
@@ -29,9 +34,32 @@ export interface RunLister {
   }): Promise<readonly ActiveRun[]>;
 }
 
-/** Sends exact stop requests to the stop queue. Throws a `retry` `StopError` if any could not be sent. */
+/** One page of a listing: the active runs on it, every view it named, and the token of the next page. */
+export interface RunPage {
+  readonly active: readonly ActiveRun[];
+  /** The tables of every run on the page, whatever its status: a view missing here was not read. */
+  readonly tables: ReadonlySet<string>;
+  /** How many runs the page held, finished ones included. */
+  readonly listed: number;
+  readonly nextToken?: string;
+}
+
+/** Reads one page of a database's (or one table's) runs; the first page without `pageToken`. Throws `GlueCallError`. */
+export interface RunPageReader {
+  page(query: {
+    readonly CatalogId: string;
+    readonly DatabaseName: string;
+    readonly TableName?: string;
+    readonly pageToken?: string;
+  }): Promise<RunPage>;
+}
+
+/** What the stack sends to its own stop queue: stop requests, and the tasks of a scope's expansion. */
+export type QueuedMessage = StopRequest | { readonly [SCOPE_TASK_FIELD]: ScopeTask };
+
+/** Sends messages to the stop queue. Throws a `retry` `StopError` if any could not be sent. */
 export interface StopRequestQueue {
-  enqueue(requests: readonly TableStopRequest[]): Promise<void>;
+  enqueue(messages: readonly QueuedMessage[]): Promise<void>;
 }
 
 /** The idempotent unit of work: what the idempotency store keys, validates (`target`) and records. Plain JSON. */
@@ -55,10 +83,19 @@ export type StopCommand =
       readonly dryRun: boolean;
       readonly requestedBy?: string;
       readonly reason?: string;
+    }
+  | {
+      /** A part of a scope's expansion (`src/request/scope-task.ts`), keyed by its content. */
+      readonly kind: 'task';
+      readonly idempotencyKey: string;
+      readonly target: ScopeTarget;
+      readonly task: ScopeTask;
+      readonly accountId: string;
     };
 
 export type TableStopCommand = Extract<StopCommand, { kind: 'table' }>;
 export type ScopeStopCommand = Extract<StopCommand, { kind: 'scope' }>;
+export type TaskStopCommand = Extract<StopCommand, { kind: 'task' }>;
 
 /** A command's result, and whether it came from the idempotency store (a replay) rather than from `work`. */
 export type OnceResult = RecordedStop & { readonly replayed: boolean };

@@ -1,38 +1,44 @@
 /**
- * The idempotent unit of work, for both kinds of command: stop one view (with run guard and dry-run), or
- * expand a scope into exact stop requests on the stop queue. This is what the idempotency layer wraps:
+ * The idempotent unit of work, for every kind of command: stop one view (with run guard and dry-run),
+ * expand a scope (or hand it to the stop queue to be expanded there), or run one task of an expansion. This is what the idempotency layer wraps:
  * it returns plain JSON and never mutates its input.
  */
 import { createHash } from 'node:crypto';
-import { checkAllowed } from '../policy/allow-list.ts';
-import { contractText } from '../policy/contract-text.ts';
-import { matchesGlob } from '../policy/glob.ts';
 import type { AllowRule } from '../policy/stack-config.ts';
-import { PARENT_KEY_MAX_LENGTH, type TableStopRequest } from '../request/contract.ts';
+import type { StopTarget } from '../request/contract.ts';
 import { classifyGlueFailure } from './classify.ts';
-import { GlueCallError, StopError } from './errors.ts';
+import { GlueCallError, ReadTooOldError, StopError } from './errors.ts';
 import type { RecordedStop } from './outcome.ts';
 import type {
   ActiveRun,
   RefreshStopper,
   RunLister,
-  ScopeStopCommand,
+  RunPageReader,
   StopCommand,
   StopRequestQueue,
   TableStopCommand,
 } from './ports.ts';
-import { checkRunGuard, currentRun } from './run-guard.ts';
+import { checkRunGuard } from './run-guard.ts';
+import {
+  type ExpansionContext,
+  expandScope,
+  type FanOutSettings,
+  handOffScope,
+  runScopeTask,
+} from './scope-expansion.ts';
 
 export interface CommandDependencies {
   readonly stopper: RefreshStopper;
-  readonly runs: RunLister;
+  readonly runs: RunLister & RunPageReader;
   readonly queue: StopRequestQueue;
   readonly allow: readonly AllowRule[];
+  /** How this function expands scopes; default `DEFAULT_FAN_OUT` (in place, as the queue function does). */
+  readonly fanOut?: FanOutSettings;
   readonly now?: () => Date;
 }
 
 /** Turns a failed Glue call that has no terminal meaning into the `StopError` its classification says. */
-const failureOf = (error: unknown): StopError => {
+export const failureOf = (error: unknown): StopError => {
   if (error instanceof StopError) return error;
   if (!(error instanceof GlueCallError)) {
     return StopError.retry('unexpected-error', `Glue call failed unexpectedly: ${String(error)}`, {
@@ -46,7 +52,7 @@ const failureOf = (error: unknown): StopError => {
   return new StopError(failure, error.message, { cause: error });
 };
 
-const listActive = async (
+export const listActive = async (
   runs: RunLister,
   query: Parameters<RunLister['activeRuns']>[0],
 ): Promise<readonly ActiveRun[]> => {
@@ -57,47 +63,96 @@ const listActive = async (
   }
 };
 
-const runFields = (run: ActiveRun | undefined) =>
+export const runFields = (run: ActiveRun | undefined) =>
   run ? { runId: run.runId, ...(run.startedAt ? { runStartedAt: run.startedAt } : {}) } : {};
+
+/** How long a List answer may vouch for a Stop: the first attempt of the Stop goes out within this. */
+export const GUARD_READ_MAX_AGE_MS = 5_000;
+
+/** Reads a view at most this often for one Stop: a budget so busy that no slot comes in time gives up. */
+const MAX_READS_PER_STOP = 3;
+
+/**
+ * Decides on one view from a read of its runs, and stops it when the guard allows: the run guard, dry
+ * run and the Stop call with its classification. The Stop goes out within `GUARD_READ_MAX_AGE_MS` of
+ * `readAt` (the moment the read was answered), or not at all (`ReadTooOldError`, and the caller reads again).
+ */
+export const stopFromRead = async (
+  command: TableStopCommand,
+  runs: readonly ActiveRun[],
+  readAt: number,
+  deps: Pick<CommandDependencies, 'stopper' | 'now'>,
+): Promise<RecordedStop> => {
+  const now = deps.now ?? (() => new Date());
+  const decided = () => ({ decidedAt: now().toISOString() });
+  const { guard, target } = command;
+  const verdict = checkRunGuard(guard, runs);
+  if (verdict.kind === 'not-running') {
+    return { result: 'not-running', ...decided(), detail: 'no refresh of this view is running' };
+  }
+  if (verdict.kind === 'skip')
+    return { result: 'skipped', ...decided(), ...runFields(verdict.run), detail: verdict.detail };
+  const { run } = verdict;
+  if (command.dryRun) {
+    return {
+      result: 'dry-run',
+      ...decided(),
+      ...runFields(run),
+      detail: `dry run: would stop run ${run.runId}`,
+    };
+  }
+  return stopNow(target, { sendBy: readAt + GUARD_READ_MAX_AGE_MS }, deps, runFields(run));
+};
+
+const stopNow = async (
+  target: StopTarget,
+  options: { readonly sendBy?: number },
+  deps: Pick<CommandDependencies, 'stopper' | 'now'>,
+  fields: { runId?: string; runStartedAt?: string },
+): Promise<RecordedStop> => {
+  const now = deps.now ?? (() => new Date());
+  try {
+    await deps.stopper.stopRefresh(target, options);
+    return { result: 'stop-requested', decidedAt: now().toISOString(), ...fields };
+  } catch (error) {
+    if (error instanceof ReadTooOldError) throw error;
+    if (error instanceof GlueCallError) {
+      const verdict = classifyGlueFailure(error.failure);
+      if (verdict.kind === 'terminal')
+        return { result: verdict.outcome, decidedAt: now().toISOString(), ...fields };
+    }
+    throw failureOf(error);
+  }
+};
 
 /**
  * Stops one view. With a run guard or in dry-run, the table's current run is looked up first (one List
- * call), so the outcome can name the run and a newer run is never stopped.
+ * call), so the outcome can name the run and a newer run is never stopped; the Stop then goes out within
+ * `GUARD_READ_MAX_AGE_MS` of that read, or the view is read again.
  */
 export const stopTable = async (
   command: TableStopCommand,
   deps: CommandDependencies,
 ): Promise<RecordedStop> => {
-  const now = deps.now ?? (() => new Date());
-  const decided = () => ({ decidedAt: now().toISOString() });
   const { guard, target } = command;
-  let run: ActiveRun | undefined;
-  if (guard.runId !== undefined || guard.issuedAt !== undefined || command.dryRun) {
-    const verdict = checkRunGuard(guard, await listActive(deps.runs, target));
-    if (verdict.kind === 'not-running') {
-      return { result: 'not-running', ...decided(), detail: 'no refresh of this view is running' };
-    }
-    if (verdict.kind === 'skip')
-      return { result: 'skipped', ...decided(), ...runFields(verdict.run), detail: verdict.detail };
-    run = verdict.run;
-    if (command.dryRun) {
-      return {
-        result: 'dry-run',
-        ...decided(),
-        ...runFields(run),
-        detail: `dry run: would stop run ${run.runId}`,
-      };
-    }
+  if (guard.runId === undefined && guard.issuedAt === undefined && !command.dryRun) {
+    return stopNow(target, {}, deps, {});
   }
-  try {
-    await deps.stopper.stopRefresh(target);
-    return { result: 'stop-requested', ...decided(), ...runFields(run) };
-  } catch (error) {
-    if (error instanceof GlueCallError) {
-      const verdict = classifyGlueFailure(error.failure);
-      if (verdict.kind === 'terminal') return { result: verdict.outcome, ...decided(), ...runFields(run) };
+  for (let read = 1; ; read++) {
+    const runs = await listActive(deps.runs, target);
+    const readAt = Date.now();
+    try {
+      return await stopFromRead(command, runs, readAt, deps);
+    } catch (error) {
+      if (!(error instanceof ReadTooOldError)) throw error;
+      if (read === MAX_READS_PER_STOP) {
+        throw StopError.retry(
+          'glue-throttled',
+          `the Glue budget had no slot within ${GUARD_READ_MAX_AGE_MS} ms of reading the view, ${read} times`,
+          { cause: error },
+        );
+      }
     }
-    throw failureOf(error);
   }
 };
 
@@ -111,75 +166,19 @@ export const derivedIdempotencyKey = (
 ) =>
   `scope-${createHash('sha256').update([parentKey, target.CatalogId, target.DatabaseName, target.TableName].join('\n')).digest('hex')}`;
 
-/**
- * Expands a scope: every STARTING or RUNNING refresh of a matching, allowed table becomes an exact stop
- * request on the stop queue, carrying the run's id and the parent's issue time as its run guard.
- */
-export const expandScope = async (
-  command: ScopeStopCommand,
+export const runStopCommand = (
+  command: StopCommand,
   deps: CommandDependencies,
+  context?: ExpansionContext,
 ): Promise<RecordedStop> => {
-  const now = deps.now ?? (() => new Date());
-  const { target } = command;
-  const single =
-    target.TableNames.length === 1 && !/[*?]/.test(target.TableNames[0] ?? '*')
-      ? target.TableNames[0]
-      : undefined;
-  const active = await listActive(deps.runs, {
-    CatalogId: target.CatalogId,
-    DatabaseName: target.DatabaseName,
-    ...(single !== undefined ? { TableName: single } : {}),
-  });
-  const byTable = new Map<string, ActiveRun[]>();
-  for (const run of active) {
-    if (run.target.DatabaseName !== target.DatabaseName) continue;
-    if (!target.TableNames.some((pattern) => matchesGlob(pattern, run.target.TableName))) continue;
-    byTable.set(run.target.TableName, [...(byTable.get(run.target.TableName) ?? []), run]);
+  switch (command.kind) {
+    case 'table':
+      return stopTable(command, deps);
+    case 'scope':
+      return deps.fanOut?.expansion === 'hand-off'
+        ? handOffScope(command, deps)
+        : expandScope(command, deps, context);
+    case 'task':
+      return runScopeTask(command, deps, context);
   }
-  const matched = [...byTable.values()].flatMap((runs) => {
-    const run = currentRun(runs);
-    return run ? [run] : [];
-  });
-  const allowed = matched.filter(
-    (run) =>
-      checkAllowed(deps.allow, command.accountId, {
-        CatalogId: target.CatalogId,
-        DatabaseName: target.DatabaseName,
-        TableName: run.target.TableName,
-      }).kind === 'allowed',
-  );
-  const requests: TableStopRequest[] = allowed
-    .sort((a, b) => a.target.TableName.localeCompare(b.target.TableName))
-    .map((run) => {
-      const table = {
-        CatalogId: target.CatalogId,
-        DatabaseName: target.DatabaseName,
-        TableName: run.target.TableName,
-      };
-      return {
-        ...table,
-        RunId: run.runId,
-        IssuedAt: command.issuedAt,
-        IdempotencyKey: derivedIdempotencyKey(command.idempotencyKey, table),
-        // Metadata only (the child's own key is a hash): made to fit the contract whatever the parent's was.
-        ParentIdempotencyKey: contractText(command.idempotencyKey, PARENT_KEY_MAX_LENGTH),
-        ...(command.reason !== undefined ? { Reason: command.reason } : {}),
-        ...(command.requestedBy !== undefined ? { RequestedBy: command.requestedBy } : {}),
-        ...(command.dryRun ? { DryRun: true } : {}),
-      };
-    });
-  await deps.queue.enqueue(requests);
-  const outside = matched.length - allowed.length;
-  return {
-    result: 'expanded',
-    decidedAt: now().toISOString(),
-    queued: requests.length,
-    detail:
-      `${requests.length} running refresh${requests.length === 1 ? '' : 'es'} queued to be stopped` +
-      (outside > 0 ? `; ${outside} outside the allow-list left alone` : '') +
-      (command.dryRun ? ' (dry run)' : ''),
-  };
 };
-
-export const runStopCommand = (command: StopCommand, deps: CommandDependencies): Promise<RecordedStop> =>
-  command.kind === 'table' ? stopTable(command, deps) : expandScope(command, deps);

@@ -3,7 +3,8 @@
  * lands in the dead-letter queue must also be redrivable to the stop queue, so it accepts those shapes too:
  * a Lambda on-failure invocation record (its `requestPayload`), a CloudWatch alarm state change (from the
  * cost-guard rule's dead-letter queue) and a maintenance-window payload (from a schedule's dead-letter queue),
- * each read exactly as its own trigger reads it. Each keeps the idempotency key it had the first time, so a
+ * each read exactly as its own trigger reads it; and the scope tasks the queue function sends itself while
+ * it expands a scope (`src/request/scope-task.ts`). Each keeps the idempotency key it had the first time, so a
  * redrive never acts twice.
  */
 
@@ -12,17 +13,18 @@ import type { CostGuard } from '../policy/stack-config.ts';
 import {
   isRecord,
   looksLikeEventBridgeEvent,
-  type ParsedStopMessage,
+  type ParsedMessage,
   parseJsonBody,
   parseStopEvent,
   parseStopRequest,
 } from '../request/parse.ts';
+import { parseScopeTask, SCOPE_TASK_FIELD } from '../request/scope-task.ts';
 import { readAlarm } from './stop-alarm.ts';
 import type { Read } from './stop-event.ts';
 import { readSchedulePayload } from './stop-schedule.ts';
 
 export type QueueMessage =
-  | { readonly kind: 'request'; readonly parsed: ParsedStopMessage }
+  | { readonly kind: 'request'; readonly parsed: ParsedMessage }
   | { readonly kind: 'alarm-ignored'; readonly alarmName: string; readonly why: string };
 
 const looksLikeInvocationRecord = (value: unknown): value is { requestPayload: unknown } =>
@@ -66,6 +68,15 @@ const interpret = (message: unknown, costGuards: readonly CostGuard[]): QueueMes
   }
   if (looksLikeEventBridgeEvent(value)) return { kind: 'request', parsed: parseStopEvent(value, prefix) };
   if (looksLikeSchedulePayload(value)) return asQueueMessage(readSchedulePayload(value, prefix));
+  if (isRecord(value) && SCOPE_TASK_FIELD in value && Object.keys(value).length === 1) {
+    return {
+      kind: 'request',
+      parsed: parseScopeTask(
+        value[SCOPE_TASK_FIELD],
+        prefix === '' ? SCOPE_TASK_FIELD : `${prefix}.${SCOPE_TASK_FIELD}`,
+      ),
+    };
+  }
   return { kind: 'request', parsed: parseStopRequest(value, prefix) };
 };
 

@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../scripts/build.ts';
 
 /** Lowest first: a folder may import from its own layer and the ones before it, never from a later one. */
-const LAYERS = ['request', 'policy', 'stop', 'adapters', 'runtime', 'triggers'] as const;
+const LAYERS = ['request', 'policy', 'stop', 'adapters', 'runtime', 'triggers', 'client', 'cli'] as const;
+/** The producer client is published on its own: the request contract is all of the stack it may use. */
+const CLIENT_MAY_IMPORT = new Set(['request', 'client']);
 /** The core: plain functions over plain data, no AWS SDK and no Lambda libraries. */
 const CORE = new Set(['request', 'policy', 'stop']);
 /** What adapters may use of the core: its vocabulary (ports, errors, outcomes, deadlines), not its logic. */
@@ -89,6 +91,15 @@ describe('the layers of src/', () => {
     );
 
     expect(logic.map((i) => `${i.from} imports ${i.specifier}`)).toEqual([]);
+  });
+
+  it('lets the producer client use the request contract only', () => {
+    const beyond = allImports.filter(
+      (i) =>
+        layerOf(i.from) === 'client' && i.target !== undefined && !CLIENT_MAY_IMPORT.has(layerOf(i.target)),
+    );
+
+    expect(beyond.map((i) => `${i.from} imports ${i.specifier}`)).toEqual([]);
   });
 
   it('reads every import it judges (the scan is not blind)', () => {

@@ -54,17 +54,25 @@ describe('cost guards', () => {
     const event = alarmStateChange('sales-glue-dpu-spend', { from: 'OK', to: 'ALARM' });
 
     const outcome = (await h.alarmHandler(event, lambdaContext())) as StopOutcome;
+    const glueCallsOfTheAlarmFunction = h.local.glue.callCount();
     await h.drainStopQueue();
 
+    // The alarm function hands the scope to the stop queue, without a Glue call; the queue function stops.
     expect(outcome).toMatchObject({
       outcome: 'expanded',
       trigger: 'alarm',
-      queued: 3,
+      queued: 1,
       idempotencyKey: `event:${event.id}`,
       requestedBy: 'cloudwatch-alarm:sales-glue-dpu-spend',
     });
     expect(outcome.requestReason).toContain('went from OK to ALARM: Threshold Crossed');
+    expect(glueCallsOfTheAlarmFunction).toBe(0);
     expect(runs.map((id) => h.local.glue.getRun(id)?.status)).toEqual(['STOPPED', 'STOPPED', 'STOPPED']);
+    expect(
+      h.outcomes
+        .filter((o) => o.target !== undefined)
+        .map((o) => [o.outcome, o.requestedBy, o.parentIdempotencyKey !== undefined]),
+    ).toEqual(Array(3).fill(['stop-requested', 'cloudwatch-alarm:sales-glue-dpu-spend', true]));
   });
 
   it.each([
@@ -120,9 +128,12 @@ describe('cost guards', () => {
     );
     await h.drainStopQueue();
 
+    // The hand-off, the expansion, the view and the task that rehearsed it: all dry runs.
     expect(h.outcomes.map((o) => [o.outcome, o.dryRun])).toEqual([
       ['expanded', true],
+      ['expanded', true],
       ['dry-run', true],
+      ['expanded', true],
     ]);
     expect(h.local.glue.callCount(STOP)).toBe(0);
   });
@@ -148,7 +159,15 @@ describe('cost guards', () => {
 
     expect(h.local.glue.getRun(early)?.status).toBe('STOPPED');
     expect(h.local.glue.getRun(late)?.status).toBe('RUNNING');
-    expect(h.outcomes.find((o) => o.target?.TableName === 'late_mv')?.outcome).toBe('skipped');
+    // The alarm's time is the scope's IssuedAt: the expansion leaves the later run out of every task.
+    const expansion = h.outcomes.find((o) => o.outcome === 'expanded' && o.trigger === 'sqs');
+    expect(expansion?.detail).toContain('1 started after the request was issued, left alone');
+    expect(h.outcomes.filter((o) => o.target !== undefined).map((o) => o.target?.TableName)).toEqual([
+      'early_mv',
+    ]);
+    expect(h.local.glue.calls.filter((c) => c.operation === STOP).map((c) => c.input.TableName)).toEqual([
+      'early_mv',
+    ]);
   });
 
   it('parks an event that is not an alarm state change', async () => {
@@ -180,7 +199,7 @@ describe('maintenance windows', () => {
     expect(outcome).toMatchObject({
       outcome: 'expanded',
       trigger: 'schedule',
-      queued: 4,
+      queued: 1,
       requestedBy: 'schedule:weekend-maintenance',
     });
     expect(runs.map((id) => h.local.glue.getRun(id)?.status)).toEqual(Array(4).fill('STOPPED'));
@@ -229,7 +248,10 @@ describe('redriving dead letters of cost guards and windows through the stop que
     await h.sendToStopQueue({ requestContext: { condition: 'RetriesExhausted' }, requestPayload: event });
     await h.drainStopQueue();
 
-    const expansions = h.outcomes.filter((o) => o.outcome === 'expanded');
+    // The queue function expands a redriven alarm itself; its stop tasks report under their own keys.
+    const expansions = h.outcomes.filter(
+      (o) => o.outcome === 'expanded' && !o.idempotencyKey?.startsWith('task-'),
+    );
     expect(expansions.map((o) => [o.idempotencyKey, o.replayed]).sort()).toEqual([
       [`event:${event.id}`, false],
       [`event:${event.id}`, true],

@@ -382,7 +382,7 @@ describe('events that are garbage as a whole', () => {
   });
 
   it.each(['1e300', '-5', 'soon', '8640000000000001', '253402300800000'])(
-    'ignores a SentTimestamp of %s that no date (or no IssuedAt) can hold; its derived requests stay valid',
+    'ignores a SentTimestamp of %s that no date (or no IssuedAt) can hold; its stop tasks stay valid',
     async (SentTimestamp) => {
       h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
       const record = sqsRecord(
@@ -394,11 +394,12 @@ describe('events that are garbage as a whole', () => {
       await h.drainStopQueue();
 
       expect(response.batchItemFailures).toEqual([]);
-      expect(h.outcomes.map((o) => o.outcome)).toEqual(['expanded', 'stop-requested']);
+      // The expansion, then its stop task: the view, and the task itself.
+      expect(h.outcomes.map((o) => o.outcome)).toEqual(['expanded', 'stop-requested', 'expanded']);
     },
   );
 
-  it('takes no IssuedAt from an event time past the year 9999, so the scope’s derived requests stay valid', async () => {
+  it('takes no IssuedAt from an event time past the year 9999, so the scope handed on and its tasks stay valid', async () => {
     h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
     const event = stopEvent(
       { DatabaseName: 'sales', TableNames: ['daily_mv'] },
@@ -408,7 +409,8 @@ describe('events that are garbage as a whole', () => {
     await h.eventHandler(event, lambdaContext());
     await h.drainStopQueue();
 
-    expect(h.outcomes.map((o) => o.outcome)).toEqual(['expanded', 'stop-requested']);
+    // The hand-off, the expansion, then its stop task: the view, and the task itself.
+    expect(h.outcomes.map((o) => o.outcome)).toEqual(['expanded', 'expanded', 'stop-requested', 'expanded']);
   });
 });
 

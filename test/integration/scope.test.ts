@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqsEvent, sqsRecord, stopEvent } from '../../local/events.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
-import { reasonOf } from '../../src/stop/outcome.ts';
+import { LOCAL_ACCOUNT_ID } from '../../local/local-aws.ts';
+import { isRecord } from '../../src/request/parse.ts';
+import { parseScopeTask, type ScopeTask } from '../../src/request/scope-task.ts';
+import { FAN_OUT_RESERVE_MS, FINISH_RESERVE_MS } from '../../src/runtime/budget.ts';
+import { reasonOf, type StopOutcome } from '../../src/stop/outcome.ts';
+import { GUARD_READ_MAX_AGE_MS } from '../../src/stop/run-command.ts';
+import { handOffKey, scopeTaskKey } from '../../src/stop/scope-expansion.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 const STOP = 'StopMaterializedViewRefreshTaskRun';
@@ -28,6 +34,7 @@ beforeEach(async () => {
   h.local.eventBridge.reset();
   h.outcomes.length = 0;
   await h.takeDeadLetters();
+  await h.takeStopQueue();
 });
 
 const stopCallsByTable = () => {
@@ -40,11 +47,90 @@ const stopCallsByTable = () => {
   return counts;
 };
 
+const listCalls = () => h.local.glue.calls.filter((c) => c.operation === LIST);
+
+/**
+ * What the stop queue function reported for the scope whose key is `rootKey`: its tasks (keyed by their
+ * content) and its views (each under its own key), all with the scope's key as parent.
+ */
+const childrenOf = (rootKey: string | undefined) => {
+  const children = h.outcomes.filter((o) => rootKey !== undefined && o.parentIdempotencyKey === rootKey);
+  return {
+    tasks: children.filter((o) => o.outcome === 'expanded'),
+    views: children.filter((o) => o.target !== undefined),
+  };
+};
+
+/** The expansion the stop queue function made of a scope handed to it by `handOff` (first delivery). */
+const expansionOf = (handOff: StopOutcome) =>
+  h.outcomes.find(
+    (o) =>
+      o.outcome === 'expanded' &&
+      o.trigger === 'sqs' &&
+      o.parentIdempotencyKey === handOff.idempotencyKey &&
+      !o.replayed,
+  );
+
+/** Seeds one run each of `runs` views in `sales`, every `finishedEvery`-th finished; returns the running views. */
+const seedMany = (runs: number, finishedEvery = 5) => {
+  const running: string[] = [];
+  for (let i = 0; i < runs; i++) {
+    const tableName = `view_${String(i).padStart(4, '0')}_mv`;
+    const finished = i % finishedEvery === finishedEvery - 1;
+    h.local.glue.seedRun({
+      databaseName: 'sales',
+      tableName,
+      status: finished ? 'SUCCEEDED' : 'RUNNING',
+      startTime: new Date(Date.now() - 60_000),
+    });
+    if (!finished) running.push(tableName);
+  }
+  return running;
+};
+
+/** The tasks among messages taken off the stop queue, read as the queue function reads them. */
+const tasksIn = (messages: readonly unknown[]): ScopeTask[] =>
+  messages.flatMap((m) => {
+    const read = isRecord(m) ? parseScopeTask(m.ScopeTask, 'ScopeTask') : undefined;
+    return read?.kind === 'task' ? [read.task] : [];
+  });
+
 describe('scope requests', () => {
+  it('is handed to the stop queue by the event function, which makes no Glue call', async () => {
+    h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+
+    const handOff = await h.eventHandler(
+      stopEvent({
+        DatabaseName: 'sales',
+        TableNames: ['*'],
+        RequestedBy: 'ops',
+        IssuedAt: '2026-11-29T02:00:00Z',
+      }),
+      lambdaContext(),
+    );
+    const queued = await h.takeStopQueue();
+
+    expect(handOff).toMatchObject({
+      outcome: 'expanded',
+      trigger: 'eventbridge',
+      queued: 1,
+      scope: { DatabaseName: 'sales', TableNames: ['*'] },
+    });
+    expect(h.local.glue.calls).toEqual([]);
+    expect(queued).toStrictEqual([
+      {
+        CatalogId: LOCAL_ACCOUNT_ID,
+        DatabaseName: 'sales',
+        TableNames: ['*'],
+        IssuedAt: '2026-11-29T02:00:00Z',
+        IdempotencyKey: handOffKey(handOff.idempotencyKey ?? ''),
+        ParentIdempotencyKey: handOff.idempotencyKey,
+        RequestedBy: 'ops',
+      },
+    ]);
+  });
+
   it('expands across every page of runs to the STARTING and RUNNING ones, and stops each once', async () => {
-    // 1,500 finished runs push the active ones onto a second page of ListMaterializedViewRefreshTaskRuns.
-    for (let i = 0; i < 1500; i++)
-      h.local.glue.seedRun({ databaseName: 'sales', tableName: `old_${i}_mv`, status: 'SUCCEEDED' });
     const running = Array.from({ length: 12 }, (_, i) => `view_${i}_mv`);
     for (const [i, table] of running.entries()) {
       h.local.glue.seedRun({
@@ -53,31 +139,38 @@ describe('scope requests', () => {
         status: i % 2 === 0 ? 'RUNNING' : 'STARTING',
       });
     }
+    // 1,500 newer, finished runs push the active ones onto the second page of ListMaterializedViewRefreshTaskRuns.
+    for (let i = 0; i < 1500; i++)
+      h.local.glue.seedRun({ databaseName: 'sales', tableName: `old_${i}_mv`, status: 'SUCCEEDED' });
 
-    const expansion = await h.eventHandler(
+    const handOff = await h.eventHandler(
       stopEvent({ DatabaseName: 'sales', TableNames: ['*'], RequestedBy: 'ops' }),
       lambdaContext(),
     );
     const report = await h.drainStopQueue();
 
+    expect(handOff).toMatchObject({ outcome: 'expanded', queued: 1 });
+    const expansion = expansionOf(handOff);
     expect(expansion).toMatchObject({
       outcome: 'expanded',
-      queued: 12,
-      scope: { DatabaseName: 'sales', TableNames: ['*'] },
+      queued: 1,
+      detail: '12 running refreshes in 1 stop task from 2 pages (1512 runs listed)',
+      requestedBy: 'ops',
     });
-    expect(
-      h.local.glue.calls.filter((c) => c.operation === LIST && c.input.TableName === undefined).length,
-    ).toBe(2);
+    // The expansion reads both pages, the one task reads the second page again.
+    expect(listCalls().map((c) => c.input.NextToken !== undefined)).toEqual([false, true, true]);
     expect(report.deadLettered).toBe(0);
     expect([...stopCallsByTable().entries()].sort()).toEqual(running.map((t) => [`sales.${t}`, 1]).sort());
     // A slow batch can outlive the drain's 1 s visibility timeout: a redelivery is answered from the record.
-    const children = h.outcomes.filter(
-      (o) => o.parentIdempotencyKey === expansion.idempotencyKey && !o.replayed,
-    );
-    expect(children.map((o) => o.outcome)).toEqual(Array(12).fill('stop-requested'));
-    expect(children.every((o) => o.requestedBy === 'ops' && 'runId' in o && o.runId !== undefined)).toBe(
+    const { views, tasks } = childrenOf(expansion?.idempotencyKey);
+    const firstTime = views.filter((o) => !o.replayed);
+    expect(firstTime.map((o) => o.outcome)).toEqual(Array(12).fill('stop-requested'));
+    expect(firstTime.every((o) => o.requestedBy === 'ops' && 'runId' in o && o.runId !== undefined)).toBe(
       true,
     );
+    expect(tasks.filter((o) => !o.replayed)).toMatchObject([
+      { detail: '12 views from 1 read of the page: 12 stop-requested', queued: 0 },
+    ]);
   });
 
   it('matches table globs and leaves tables outside the allow-list alone', async () => {
@@ -85,14 +178,20 @@ describe('scope requests', () => {
       h.local.glue.seedRun({ databaseName: 'marketing', tableName: table });
     }
 
-    const expansion = await h.eventHandler(
+    const handOff = await h.eventHandler(
       stopEvent({ DatabaseName: 'marketing', TableNames: ['campaign_?????', 'customer_*'] }),
       lambdaContext(),
     );
     await h.drainStopQueue();
 
-    expect(expansion).toMatchObject({ outcome: 'expanded', queued: 1 });
-    expect(expansion.detail).toContain('1 outside the allow-list left alone');
+    expect(handOff).toMatchObject({ outcome: 'expanded', queued: 1 });
+    const expansion = expansionOf(handOff);
+    expect(expansion).toMatchObject({ queued: 1 });
+    expect(expansion?.detail).toContain('1 running refresh in 1 stop task');
+    expect(expansion?.detail).toContain('1 outside the allow-list left alone');
+    expect(childrenOf(expansion?.idempotencyKey).views.map((o) => o.target?.TableName)).toEqual([
+      'campaign_daily',
+    ]);
     expect([...stopCallsByTable().keys()]).toEqual(['marketing.campaign_daily']);
   });
 
@@ -101,26 +200,40 @@ describe('scope requests', () => {
     const event = stopEvent({ DatabaseName: 'sales', TableNames: ['*'] });
 
     await h.eventHandler(event, lambdaContext());
+    const [handedOff] = await h.takeStopQueue();
+    // The scope the event function handed on arrives twice; then a new refresh of one view starts, and
+    // the same event arrives again, through the queue this time.
+    await h.sendToStopQueue(handedOff);
+    await h.sendToStopQueue(handedOff);
     await h.drainStopQueue();
-    // A new refresh of one of those views starts; then the same scope request arrives again.
     h.local.glue.seedRun({ databaseName: 'sales', tableName: 'view_0_mv' });
     const again = await h.queueHandler(sqsEvent(sqsRecord(event)), lambdaContext());
     await h.drainStopQueue();
 
     expect(again.batchItemFailures).toEqual([]);
-    expect(h.outcomes.filter((o) => o.outcome === 'expanded').map((o) => o.replayed)).toEqual([false, true]);
+    const scopeOutcomes = h.outcomes.filter(
+      (o) => o.outcome === 'expanded' && !o.idempotencyKey?.startsWith('task-'),
+    );
+    expect(scopeOutcomes.map((o) => [o.trigger, o.replayed])).toEqual([
+      ['eventbridge', false],
+      ['sqs', false],
+      ['sqs', true],
+      ['sqs', true],
+    ]);
     expect([...stopCallsByTable().values()]).toEqual([1, 1, 1, 1, 1]);
     expect(h.local.glue.runsOf({ databaseName: 'sales', tableName: 'view_0_mv' }).at(-1)?.status).toBe(
       'RUNNING',
     );
   });
 
-  it('skips a table whose refresh was replaced by a newer run before its stop request was processed', async () => {
+  it('skips a table whose refresh was replaced by a newer run between the expansion and its stop task', async () => {
     const oldRun = h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
     h.local.glue.seedRun({ databaseName: 'sales', tableName: 'weekly_mv' });
 
     await h.eventHandler(stopEvent({ DatabaseName: 'sales', TableNames: ['*'] }), lambdaContext());
-    // Between expansion and stop: the old run finishes and a new one starts.
+    const [handedOff] = await h.takeStopQueue();
+    await h.queueHandler(sqsEvent(sqsRecord(handedOff)), lambdaContext());
+    // Between expansion and stop task: the old run finishes and a new one starts.
     h.local.glue.finishRun(oldRun, 'SUCCEEDED');
     const newRun = h.local.glue.seedRun({
       databaseName: 'sales',
@@ -159,12 +272,16 @@ describe('scope requests', () => {
       ),
       lambdaContext(),
     );
+    const expansion = h.outcomes.find((o) => o.outcome === 'expanded');
     await h.drainStopQueue();
 
     expect(response.batchItemFailures).toEqual([]);
-    const child = (table: string) => h.outcomes.find((o) => o.target?.TableName === table);
-    expect(child('while_queued_mv')).toMatchObject({ outcome: 'skipped', runId: whileQueued });
-    expect(child('before_mv')).toMatchObject({ outcome: 'stop-requested', runId: before });
+    expect(expansion?.detail).toBe(
+      '1 running refresh in 1 stop task from 1 page (2 runs listed); 1 started after the request was issued, left alone',
+    );
+    expect(childrenOf(expansion?.idempotencyKey).views).toMatchObject([
+      { outcome: 'stop-requested', runId: before, target: { TableName: 'before_mv' } },
+    ]);
     expect(h.local.glue.getRun(whileQueued)?.status).toBe('RUNNING');
     expect([...stopCallsByTable().keys()]).toEqual(['sales.before_mv']);
   });
@@ -172,13 +289,209 @@ describe('scope requests', () => {
   it('expands to nothing when nothing matching is running', async () => {
     h.local.glue.seedRun({ databaseName: 'sales', tableName: 'done_mv', status: 'SUCCEEDED' });
 
-    const expansion = await h.eventHandler(
+    const handOff = await h.eventHandler(
       stopEvent({ DatabaseName: 'sales', TableNames: ['*'] }),
       lambdaContext(),
     );
+    await h.drainStopQueue();
 
-    expect(expansion).toMatchObject({ outcome: 'expanded', queued: 0 });
+    expect(handOff).toMatchObject({ outcome: 'expanded', queued: 1 });
+    expect(expansionOf(handOff)).toMatchObject({
+      queued: 0,
+      detail: '0 running refreshes in 0 stop tasks from 1 page (1 run listed)',
+    });
     expect(h.local.glue.callCount(STOP)).toBe(0);
+  });
+});
+
+describe('stop tasks and the run guard', () => {
+  /** Replaces the current run of `daily_mv` by a new one, started now: after the scope was issued. */
+  const replaceRun = (oldRun: string) => {
+    h.local.glue.finishRun(oldRun, 'SUCCEEDED');
+    return h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+  };
+
+  /** A scope issued a second ago over `daily_mv`, whose run started a minute ago. */
+  const issuedScope = () => {
+    const oldRun = h.local.glue.seedRun({
+      databaseName: 'sales',
+      tableName: 'daily_mv',
+      startTime: new Date(Date.now() - 60_000),
+    });
+    const scope = {
+      DatabaseName: 'sales',
+      TableNames: ['daily_mv'],
+      IssuedAt: new Date(Date.now() - 1_000).toISOString(),
+    };
+    return { oldRun, scope };
+  };
+
+  /** Calls the hook as the stop task's List call arrives: the second List call (the expansion's is the first). */
+  const onTaskRead = (hook: () => void) => {
+    let lists = 0;
+    h.local.glue.setFaultHook(({ operation }) => {
+      if (operation === LIST && ++lists === 2) hook();
+      return undefined;
+    });
+  };
+
+  it('never stops a run that replaced the expansion’s run up to the moment the task reads its page', async () => {
+    const { oldRun, scope } = issuedScope();
+    let newRun: string | undefined;
+    // Just before the task's List call is answered, the old run finishes and a new one starts.
+    onTaskRead(() => {
+      newRun = replaceRun(oldRun);
+    });
+
+    await h.queueHandler(sqsEvent(sqsRecord(scope)), lambdaContext());
+    await h.drainStopQueue();
+
+    expect(newRun).toBeDefined();
+    expect(h.outcomes.find((o) => o.target?.TableName === 'daily_mv')).toMatchObject({
+      outcome: 'skipped',
+      runId: newRun,
+    });
+    expect(h.local.glue.getRun(newRun ?? '')?.status).toBe('RUNNING');
+    expect(h.local.glue.callCount(STOP)).toBe(0);
+  });
+
+  it('leaves one window, bounded: a run replaced after the task read its page is stopped by a Stop sent within GUARD_READ_MAX_AGE_MS of that read', async () => {
+    // Glue's Stop names a view, not a run: a Stop that a read vouched for stops whatever runs when it
+    // arrives. What the guard bounds is the window from the List answer to the Stop's first attempt.
+    const { oldRun, scope } = issuedScope();
+    let newRun: string | undefined;
+    // The task's List call is answered from the old run; right after, before the Stop arrives, the run is replaced.
+    onTaskRead(() =>
+      queueMicrotask(() => {
+        newRun = replaceRun(oldRun);
+      }),
+    );
+
+    await h.queueHandler(sqsEvent(sqsRecord(scope)), lambdaContext());
+    await h.drainStopQueue();
+
+    const taskRead = listCalls()[1];
+    const stop = h.local.glue.calls.find((c) => c.operation === STOP);
+    expect(taskRead && stop && stop.at - taskRead.at).toBeLessThan(GUARD_READ_MAX_AGE_MS);
+    expect(h.outcomes.find((o) => o.target?.TableName === 'daily_mv')).toMatchObject({
+      outcome: 'stop-requested',
+      runId: oldRun,
+    });
+    expect(stop?.runId).toBe(newRun);
+  });
+});
+
+describe('a scope over many pages', () => {
+  it('sends the tasks of each page before reading the next, at most 100 views each, and stops every view once', {
+    timeout: 60_000,
+  }, async () => {
+    // 2,500 runs, newest first in the listing: three pages of 1,000 (the adapter's MaxResults), 2,000 running.
+    const running = seedMany(2_500);
+    const waitingAtRead: Promise<number>[] = [];
+    h.local.glue.setFaultHook(({ operation, input }) => {
+      if (operation !== LIST || input.NextToken === undefined) return undefined;
+      // As the expansion reads the next page, the tasks of the pages before are already on the queue.
+      waitingAtRead.push(h.stopQueueDepth());
+      return { kind: 'delay', delayMs: 1_000 };
+    });
+
+    await h.queueHandler(sqsEvent(sqsRecord({ DatabaseName: 'sales', TableNames: ['*'] })), lambdaContext());
+    h.local.glue.setFaultHook(undefined);
+    const expansion = h.outcomes.find((o) => o.outcome === 'expanded');
+    const messages = await h.takeStopQueue();
+    const tasks = tasksIn(messages);
+
+    expect(expansion).toMatchObject({
+      queued: 20,
+      detail: '2000 running refreshes in 20 stop tasks from 3 pages (2500 runs listed)',
+    });
+    expect(await Promise.all(waitingAtRead)).toEqual([8, 16]);
+    expect(tasks).toHaveLength(messages.length);
+    expect(tasks.every((t) => t.Kind === 'stop' && (t.Views?.length ?? 0) <= 100)).toBe(true);
+    const views = tasks.flatMap((t) => t.Views?.map((v) => v.TableName) ?? []);
+    expect(views.toSorted()).toEqual(running);
+    // The first page is the newest 1,000 runs: its tasks name exactly the running views among them.
+    const firstPage = tasks.filter((t) => t.PageToken === undefined).flatMap((t) => t.Views ?? []);
+    expect(firstPage.map((v) => v.TableName).toSorted()).toEqual(running.filter((t) => t >= 'view_1500_mv'));
+    expect(new Set(tasks.map((t) => t.PageToken)).size).toBe(3);
+
+    for (const message of messages) await h.sendToStopQueue(message);
+    const report = await h.drainStopQueue({ visibilityTimeoutSeconds: 30, timeoutMs: 50_000 });
+
+    expect(report).toMatchObject({ batchItemFailures: 0, deadLettered: 0 });
+    expect([...stopCallsByTable().values()].every((n) => n === 1)).toBe(true);
+    expect(stopCallsByTable().size).toBe(2_000);
+    // Three pages read by the expansion, one by each of the 20 tasks: 2,023 Glue calls for 2,000 stops.
+    expect(listCalls()).toHaveLength(23);
+  });
+
+  it('goes on in a list task when the expansion runs short of time, and still stops every view once', {
+    timeout: 60_000,
+  }, async () => {
+    const running = seedMany(2_100, 10);
+    // The deadline (the time left, less the finish reserve) leaves less than the fan-out reserve after a page.
+    const response = await h.queueHandler(
+      sqsEvent(sqsRecord({ DatabaseName: 'sales', TableNames: ['*'] })),
+      lambdaContext({ remainingMs: FINISH_RESERVE_MS + FAN_OUT_RESERVE_MS - 1_000 }),
+    );
+    const expansion = h.outcomes.find((o) => o.outcome === 'expanded');
+    await h.drainStopQueue({ visibilityTimeoutSeconds: 30 });
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(expansion).toMatchObject({
+      queued: 10,
+      detail:
+        '900 running refreshes in 9 stop tasks from 1 page (1000 runs listed); the listing goes on in a follow-up task',
+    });
+    const { tasks } = childrenOf(expansion?.idempotencyKey);
+    expect(tasks.filter((o) => o.detail.includes('stop task'))).toMatchObject([
+      { queued: 10, detail: '990 running refreshes in 10 stop tasks from 2 pages (1100 runs listed)' },
+    ]);
+    expect(stopCallsByTable().size).toBe(running.length);
+    expect([...stopCallsByTable().values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('sends the same tasks again when a scope that failed half-way is delivered again: each runs once, no view is stopped twice', {
+    timeout: 60_000,
+  }, async () => {
+    const running = seedMany(2_100, 10);
+    // The expansion's read of the second page fails, every attempt: the scope request is handed back.
+    h.local.glue.injectFault({
+      operation: LIST,
+      kind: 'internal-error',
+      times: 3,
+      match: (input) => input.NextToken !== undefined,
+    });
+    const record = sqsRecord({ DatabaseName: 'sales', TableNames: ['*'], IdempotencyKey: 'spike-1' });
+
+    const failed = await h.queueHandler(sqsEvent(record), lambdaContext());
+    // The first page's tasks were sent before the failure.
+    const sentBeforeFailure = tasksIn(await h.takeStopQueue());
+    for (const task of sentBeforeFailure) await h.sendToStopQueue({ ScopeTask: task });
+    const redelivered = await h.queueHandler(
+      sqsEvent({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '2' } }),
+      lambdaContext(),
+    );
+    await h.drainStopQueue({ visibilityTimeoutSeconds: 5 });
+
+    expect(failed.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(sentBeforeFailure).toHaveLength(9);
+    expect(redelivered.batchItemFailures).toEqual([]);
+    expect(
+      h.outcomes.find((o) => o.outcome === 'expanded' && o.idempotencyKey === 'key:spike-1'),
+    ).toMatchObject({
+      queued: 19,
+      detail: '1890 running refreshes in 19 stop tasks from 3 pages (2100 runs listed)',
+    });
+    // Every task ran once; the nine the first delivery sent came twice, and the second copy replayed.
+    const { tasks } = childrenOf('key:spike-1');
+    const ran = tasks.filter((o) => !o.replayed).map((o) => o.idempotencyKey);
+    expect(ran).toHaveLength(19);
+    expect(new Set(ran).size).toBe(19);
+    const replayed = new Set(tasks.filter((o) => o.replayed).map((o) => o.idempotencyKey));
+    expect(sentBeforeFailure.every((task) => replayed.has(scopeTaskKey(task)))).toBe(true);
+    expect(stopCallsByTable().size).toBe(running.length);
+    expect([...stopCallsByTable().values()].every((n) => n === 1)).toBe(true);
   });
 });
 
@@ -264,18 +577,22 @@ describe('guardrails and dry-run', () => {
     expect(h.local.glue.getRun(runId)?.status).toBe('RUNNING');
   });
 
-  it('carries a dry-run scope through expansion to every derived request, with zero stop calls', async () => {
+  it('carries a dry-run scope through the hand-off and its tasks to every view, with zero stop calls', async () => {
     for (let i = 0; i < 4; i++) h.local.glue.seedRun({ databaseName: 'sales', tableName: `view_${i}_mv` });
 
-    const expansion = await h.eventHandler(
+    const handOff = await h.eventHandler(
       stopEvent({ DatabaseName: 'sales', TableNames: ['*'], DryRun: true }),
       lambdaContext(),
     );
     await h.drainStopQueue();
 
-    expect(expansion).toMatchObject({ outcome: 'expanded', queued: 4, dryRun: true });
-    const children = h.outcomes.filter((o) => o.parentIdempotencyKey !== undefined);
-    expect(children.map((o) => [o.outcome, o.dryRun])).toEqual(Array(4).fill(['dry-run', true]));
+    expect(handOff).toMatchObject({ outcome: 'expanded', queued: 1, dryRun: true });
+    const expansion = expansionOf(handOff);
+    expect(expansion).toMatchObject({ queued: 1, dryRun: true });
+    const { views, tasks } = childrenOf(expansion?.idempotencyKey);
+    expect(views.map((o) => [o.outcome, o.dryRun])).toEqual(Array(4).fill(['dry-run', true]));
+    expect(views.every((o) => o.idempotencyKey?.startsWith('dry-run:'))).toBe(true);
+    expect(tasks.map((o) => o.dryRun)).toEqual([true]);
     expect(h.local.glue.callCount(STOP)).toBe(0);
   });
 

@@ -224,3 +224,86 @@ describe('SQS handler on messages redriven from the dead-letter queue', () => {
     ]);
   });
 });
+
+describe('SQS handler on scope tasks that did not come from an expansion', () => {
+  const task = (overrides: Record<string, unknown>) => ({
+    ScopeTask: {
+      Kind: 'stop',
+      CatalogId: LOCAL_ACCOUNT_ID,
+      DatabaseName: 'sales',
+      TableNames: ['*'],
+      IssuedAt: new Date().toISOString(),
+      RootKey: 'key:forged',
+      Views: [{ TableName: 'daily_mv', RunId: crypto.randomUUID() }],
+      ...overrides,
+    },
+  });
+  const salesDailyOnly = () =>
+    h.handlers({
+      config: {
+        policy: { allow: [{ database: 'sales', tables: ['daily_*'] }], dryRun: false, costGuards: [] },
+      },
+    });
+
+  it('parks a damaged task as invalid-request, naming the field, without calling Glue', async () => {
+    const runId = h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+    const body = JSON.stringify(task({ Views: [{ TableName: 'daily_mv', RunId: 'run-1' }] }));
+
+    const response = await h.queueHandler(sqsEvent(sqsRecord(body)), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.outcomes).toMatchObject([{ outcome: 'rejected', reason: 'invalid-request' }]);
+    const [parked, ...rest] = await h.takeDeadLetters();
+    expect(rest).toHaveLength(0);
+    expect(parked?.Body).toBe(body);
+    expect(parked?.MessageAttributes?.['glue-mv-stop.detail']?.StringValue).toMatch(
+      /^ScopeTask\.Views\.0\.RunId: .*\(pattern\)$/,
+    );
+    expect(h.local.glue.calls).toEqual([]);
+    expect(h.local.glue.getRun(runId)?.status).toBe('RUNNING');
+  });
+
+  it('refuses a task for a database outside the allow-list as not-allowed, with zero Glue calls', async () => {
+    const runId = h.local.glue.seedRun({ databaseName: 'hr', tableName: 'daily_mv' });
+    const body = JSON.stringify(
+      task({ DatabaseName: 'hr', Views: [{ TableName: 'daily_mv', RunId: runId }] }),
+    );
+
+    const response = await salesDailyOnly().queueHandler(sqsEvent(sqsRecord(body)), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.outcomes).toMatchObject([
+      { outcome: 'not-allowed', reason: 'database-not-allowed', scope: { DatabaseName: 'hr' } },
+    ]);
+    const parked = await h.takeDeadLetters();
+    expect(parked.map((m) => [m.Body, m.MessageAttributes?.['glue-mv-stop.outcome']?.StringValue])).toEqual([
+      [body, 'not-allowed'],
+    ]);
+    expect(h.local.glue.calls).toEqual([]);
+    expect(h.local.glue.getRun(runId)?.status).toBe('RUNNING');
+  });
+
+  it('leaves a view of the task outside the allow-list alone, and stops the others', async () => {
+    const daily = h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+    const secret = h.local.glue.seedRun({ databaseName: 'sales', tableName: 'secret_mv' });
+    const body = task({
+      IssuedAt: new Date(Date.now() + 1_000).toISOString(),
+      Views: [
+        { TableName: 'daily_mv', RunId: daily },
+        { TableName: 'secret_mv', RunId: secret },
+      ],
+    });
+
+    await salesDailyOnly().queueHandler(sqsEvent(sqsRecord(body)), lambdaContext());
+
+    expect(h.outcomes.map((o) => [o.outcome, o.target?.TableName])).toEqual([
+      ['stop-requested', 'daily_mv'],
+      ['expanded', undefined],
+    ]);
+    expect(h.outcomes.at(-1)?.detail).toContain('1 outside the allow-list left alone');
+    expect(h.local.glue.calls.filter((c) => c.operation === STOP).map((c) => c.input.TableName)).toEqual([
+      'daily_mv',
+    ]);
+    expect(h.local.glue.getRun(secret)?.status).toBe('RUNNING');
+  });
+});

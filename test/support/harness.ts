@@ -1,7 +1,14 @@
 /**
  * Both real handlers wired to local AWS stand-ins, with every outcome captured for assertions.
  */
-import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { drainQueue, type EventSourceOptions, type EventSourceReport } from '../../local/event-source.ts';
 import {
   IN_PROCESS_CALL_SETTINGS,
@@ -32,12 +39,22 @@ export interface Harness {
   /** Sends a message body to the stop queue, as a producer would. */
   sendToStopQueue(body: unknown): Promise<void>;
   /**
+   * Takes every message off the stop queue without handling it (the bodies, parsed), e.g. to read the
+   * tasks an expansion sent; `sendToStopQueue` puts them back.
+   */
+  takeStopQueue(): Promise<unknown[]>;
+  /** How many messages wait on the stop queue, visible ones (SQS's ApproximateNumberOfMessages). */
+  stopQueueDepth(): Promise<number>;
+  /**
    * Runs the stop queue through the SQS trigger code like Lambda's event source mapping, until it is
    * empty: each concurrent instance gets its own runtime (clients, rate limiter), as Lambda instances do.
    */
   drainStopQueue(
     options?: Partial<
-      Pick<EventSourceOptions, 'batchSize' | 'maximumConcurrency' | 'visibilityTimeoutSeconds' | 'timeoutMs'>
+      Pick<
+        EventSourceOptions,
+        'batchSize' | 'maximumConcurrency' | 'visibilityTimeoutSeconds' | 'timeoutMs' | 'context'
+      >
     >,
   ): Promise<EventSourceReport>;
   close(): Promise<void>;
@@ -68,6 +85,34 @@ export const startHarness = async (options: LocalAwsOptions = {}): Promise<Harne
     };
   };
   const sqs = new SQSClient({ endpoint: local.sqsEndpoint });
+  /**
+   * Receives every message of a queue until it answers empty: hidden for an hour, or deleted with
+   * `remove`.
+   */
+  const takeAll = async (queueUrl: string, { remove }: { remove: boolean }): Promise<Message[]> => {
+    const messages: Message[] = [];
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 3600,
+        }),
+      );
+      if (Messages.length === 0) return messages;
+      messages.push(...Messages);
+      if (remove) {
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+          }),
+        );
+      }
+    }
+  };
   return {
     local,
     outcomes,
@@ -92,21 +137,22 @@ export const startHarness = async (options: LocalAwsOptions = {}): Promise<Harne
         handlerFor: () => handlers().queueHandler,
       });
     },
-    async takeDeadLetters() {
-      const messages: Message[] = [];
-      for (;;) {
-        const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: local.deadLetterQueueUrl,
-            MaxNumberOfMessages: 10,
-            MessageAttributeNames: ['All'],
-            WaitTimeSeconds: 0,
-            VisibilityTimeout: 3600,
-          }),
-        );
-        if (Messages.length === 0) return messages;
-        messages.push(...Messages);
-      }
+    takeDeadLetters() {
+      return takeAll(local.deadLetterQueueUrl, { remove: false });
+    },
+    async stopQueueDepth() {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: local.stopQueueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
+      );
+      return Number(Attributes.ApproximateNumberOfMessages);
+    },
+    async takeStopQueue() {
+      return (await takeAll(local.stopQueueUrl, { remove: true })).map((m): unknown =>
+        JSON.parse(m.Body ?? 'null'),
+      );
     },
     async close() {
       sqs.destroy();

@@ -78,7 +78,9 @@ const perFunctionPanel = (x: number, title: string, metric: string): JsonObject 
 const INTENDED_CHANGES: readonly IntendedChange[] = [
   {
     logicalId: 'StopFromQueueLambdaFunction',
-    what: 'the queue function gets STOP_QUEUE_MAX_RECEIVE_COUNT, the redrive policy maxReceiveCount',
+    what:
+      'the queue function gets STOP_QUEUE_MAX_RECEIVE_COUNT, the redrive policy maxReceiveCount, and ' +
+      'STOP_QUEUE_BATCH_SIZE, the event source batch size',
     why:
       'on that receive a request that would be retried is parked with reason retries-exhausted, so it ' +
       'reaches the dead-letter queue with its reason instead of being moved there by SQS without one',
@@ -87,6 +89,8 @@ const INTENDED_CHANGES: readonly IntendedChange[] = [
       const variables = environment.Variables as Record<string, Json>;
       // serverless.yml params: maxReceiveCount 5 by default, 4 in ci.
       variables.STOP_QUEUE_MAX_RECEIVE_COUNT = stage === 'ci' ? '4' : '5';
+      // The event source's batchSize (10 by default, 5 in ci): stop tasks are sized to fit a batch.
+      variables.STOP_QUEUE_BATCH_SIZE = stage === 'ci' ? '5' : '10';
     },
   },
   {
@@ -104,6 +108,49 @@ const INTENDED_CHANGES: readonly IntendedChange[] = [
       glue.Action = LIST_ACTION;
     },
   },
+  ...['StopFromQueue', 'StopFromEvent', 'StopFromAlarm', 'StopFromSchedule'].map(
+    (fn): IntendedChange => ({
+      logicalId: `${fn}LambdaFunction`,
+      what: 'GLUE_MAX_REQUESTS_PER_SECOND is the share of one budget for all Glue calls; GLUE_BUDGET_MODE shared',
+      why:
+        "glue.requestsPerSecond is the stack's budget for List and Stop together, divided by every instance " +
+        "that can call Glue at once: maximumConcurrency plus the event function's eventConcurrency (1)",
+      apply: (template, stage) => {
+        const environment = properties(template, `${fn}LambdaFunction`).Environment as JsonObject;
+        const variables = environment.Variables as Record<string, Json>;
+        // ci: 20 / (3 + 1); dev: 10 / (5 + 1), rounded down to 2 decimals.
+        variables.GLUE_MAX_REQUESTS_PER_SECOND = stage === 'ci' ? '5' : '1.66';
+        variables.GLUE_BUDGET_MODE = 'shared';
+      },
+    }),
+  ),
+  {
+    logicalId: 'StopFromEventLambdaFunction',
+    what: 'reserved concurrency eventConcurrency (1)',
+    why: "its instances share the Glue budget with the queue function's, so their number must be bounded",
+    apply: (template) => {
+      properties(template, 'StopFromEventLambdaFunction').ReservedConcurrentExecutions = 1;
+    },
+  },
+  ...['StopFromAlarmRole', 'StopFromScheduleRole'].map(
+    (role): IntendedChange => ({
+      logicalId: role,
+      what: 'no Glue permission at all',
+      why:
+        'least privilege: the alarm and schedule functions now hand scopes to the stop queue, where ' +
+        'stopFromQueue lists and stops them; they make no Glue call',
+      apply: (template) => {
+        const [policy] = properties(template, role).Policies as JsonObject[];
+        const document = policy?.PolicyDocument as JsonObject | undefined;
+        if (!document) throw new Error(`baseline ${role} has no policy`);
+        document.Statement = ((document.Statement ?? []) as Record<string, Json>[]).filter(
+          (statement) => statement.Sid !== 'MaterializedViewRefreshRuns',
+        );
+        // Without a Glue action, cfn-lint has no unknown action to be told about.
+        delete template.Resources[role]?.Metadata;
+      },
+    }),
+  ),
   {
     logicalId: 'OutcomeEventsFailedAlarm',
     what: 'a new alarm on OutcomeEventsFailed, the sum over the four functions',

@@ -75,7 +75,7 @@ const FUNCTIONS = [
     role: 'StopFromAlarmRole',
     dir: 'stop-from-alarm',
     // It only expands a cost guard's scope into requests on the stop queue.
-    glueActions: [LIST_ACTION],
+    glueActions: [],
     trigger: 'alarm',
   },
   {
@@ -84,7 +84,7 @@ const FUNCTIONS = [
     role: 'StopFromScheduleRole',
     dir: 'stop-from-schedule',
     // Like stopFromAlarm: a window's scope is listed, then queued one request per view.
-    glueActions: [LIST_ACTION],
+    glueActions: [],
     trigger: 'schedule',
   },
 ] as const;
@@ -226,7 +226,7 @@ describe('stage configuration files', () => {
     expect(DEFAULT_CONFIG).toEqual({
       allow: [{ database: 'analytics', tables: ['*'] }],
       dryRun: false,
-      glue: { requestsPerSecond: 10 },
+      glue: { requestsPerSecond: 10, budget: 'shared' },
       costGuards: [],
       maintenanceWindows: [],
     });
@@ -260,15 +260,19 @@ describe('functions', () => {
       IDEMPOTENCY_EXPIRY_SECONDS: '86400',
       STOP_QUEUE_URL: ref('StopQueue'),
       OUTCOME_EVENT_BUS_NAME: 'default',
-      // config glue.requestsPerSecond 20 / maximumConcurrency 3, rounded down to 2 decimals.
-      GLUE_MAX_REQUESTS_PER_SECOND: '6.66',
+      // config glue.requestsPerSecond 20 / (maximumConcurrency 3 + eventConcurrency 1).
+      GLUE_MAX_REQUESTS_PER_SECOND: '5',
+      GLUE_BUDGET_MODE: 'shared',
       STOP_POLICY: expect.any(String),
       POWERTOOLS_SERVICE_NAME: 'glue-mv-stop',
       POWERTOOLS_METRICS_NAMESPACE: 'GlueMvStop',
       POWERTOOLS_LOG_LEVEL: CI.logLevel,
       // Only the queue function reads the redrive policy's count (its last receive parks with a reason).
       ...(logicalId === 'StopFromQueueLambdaFunction'
-        ? { STOP_QUEUE_MAX_RECEIVE_COUNT: String(CI.maxReceiveCount) }
+        ? {
+            STOP_QUEUE_MAX_RECEIVE_COUNT: String(CI.maxReceiveCount),
+            STOP_QUEUE_BATCH_SIZE: String(CI.batchSize),
+          }
         : {}),
     });
     expect(JSON.parse(String(variables.STOP_POLICY))).toEqual(runtimePolicyOf(CI_CONFIG));
@@ -283,14 +287,15 @@ describe('functions', () => {
     );
     const config = loadConfig(deployed);
     expect(config.policy).toEqual(runtimePolicyOf(CI_CONFIG));
-    expect(config.glueMaxRequestsPerSecond).toBe(6.66);
+    expect(config.glueMaxRequestsPerSecond).toBe(5);
+    expect(config.glueBudgetMode).toBe('shared');
   });
 
   it('a stage without a config file of its own gets config/default.json', () => {
     const variables = environmentOf(dev.template, 'StopFromQueueLambdaFunction');
     expect(JSON.parse(String(variables.STOP_POLICY))).toEqual(runtimePolicyOf(DEFAULT_CONFIG));
-    // 10 requests per second / maximumConcurrency 5.
-    expect(variables.GLUE_MAX_REQUESTS_PER_SECOND).toBe('2');
+    // 10 requests per second / (maximumConcurrency 5 + eventConcurrency 1), rounded down.
+    expect(variables.GLUE_MAX_REQUESTS_PER_SECOND).toBe('1.66');
   });
 
   it('each function runs under its own role, and there is no shared default role', () => {
@@ -973,15 +978,15 @@ describe('IAM: least privilege per function', () => {
   });
 
   it.each(['StopFromAlarmRole', 'StopFromScheduleRole'])(
-    '%s cannot stop anything: it only lists runs to expand a scope',
+    '%s has no Glue permission: it hands scopes to the stop queue',
     (role) => {
       const actions = statementsOfRole(t, role).flatMap(actionsOf);
-      expect(actions).toContain(LIST_ACTION);
+      expect(actions).not.toContain(LIST_ACTION);
       expect(actions).not.toContain(STOP_ACTION);
     },
   );
 
-  it.each(FUNCTIONS)(
+  it.each(FUNCTIONS.filter((fn) => fn.glueActions.length > 0))(
     '$name reaches Glue only by the ARNs of the allow rules, a foreign catalog included',
     ({ role }) => {
       const own = `${GLUE_ARN_PREFIX}:${THIS_ACCOUNT}`;
@@ -1085,7 +1090,7 @@ describe('deploy/', () => {
         ],
       });
       expect(() => stageConfig.loadConfigFile(datesReversed)).toThrow(
-        /maintenanceWindows\.0 \("w"\): startDate must be before endDate/,
+        /maintenanceWindows\.0: startDate must be before endDate \(window "w"\)/,
       );
 
       const variableSyntax = await configFile({
@@ -1100,19 +1105,29 @@ describe('deploy/', () => {
     });
 
     it.each([
-      [20, 3, '6.66'],
-      [10, 5, '2'],
-      [0.29, 1, '0.29'],
-      [1, 3, '0.33'],
-      [0.5, 10, '0.1'],
-      [1000, 2, '500'],
-    ])('Glue rate: %s requests/s over %s instances is %s per instance', (rate, concurrency, share) => {
-      expect(stageConfig.glueRatePerInstance(rate, concurrency)).toBe(share);
-    });
+      [20, 3, 1, '5'],
+      [10, 5, 1, '1.66'],
+      [0.29, 1, 1, '0.14'],
+      [1, 2, 1, '0.33'],
+      [0.5, 10, 1, '0.1'],
+      [1000, 2, 2, '250'],
+    ])(
+      'Glue budget: %s requests/s over %s queue + %s event instances is %s per instance',
+      (rate, queue, event, share) => {
+        expect(
+          stageConfig.glueRatePerInstance(rate, { maximumConcurrency: queue, eventConcurrency: event }),
+        ).toBe(share);
+      },
+    );
 
-    it('Glue rate: refuses a concurrency that is not a whole number of at least 1', () => {
-      expect(() => stageConfig.glueRatePerInstance(10, 0)).toThrow(/maximumConcurrency/);
-      expect(() => stageConfig.glueRatePerInstance(10, 'x')).toThrow(/maximumConcurrency/);
+    it('Glue budget: refuses a concurrency that is not a whole number of at least 1, naming the param', () => {
+      expect(() => stageConfig.glueRatePerInstance(10, { maximumConcurrency: 0 })).toThrow(
+        /maximumConcurrency/,
+      );
+      expect(() =>
+        stageConfig.glueRatePerInstance(10, { maximumConcurrency: 5, eventConcurrency: 'x' }),
+      ).toThrow(/eventConcurrency/);
+      expect(() => stageConfig.glueRatePerInstance(10, {})).toThrow(/nothing to share/);
     });
 
     it('estimates deployed values: queue URLs and table names from the template, others generously', () => {

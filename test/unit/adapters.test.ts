@@ -66,13 +66,15 @@ import { createStopRequestQueue } from '../../src/adapters/stop-request-queue.ts
 import type { TableStopRequest } from '../../src/request/contract.ts';
 import { describeViolations, parseStopMessageBody } from '../../src/request/parse.ts';
 import { classifyGlueFailure } from '../../src/stop/classify.ts';
-import { GlueCallError, StopError } from '../../src/stop/errors.ts';
+import { type Deadline, deadlineExceeded, deadlineIn } from '../../src/stop/deadline.ts';
+import { GlueCallError, ReadTooOldError, StopError } from '../../src/stop/errors.ts';
 import { OUTCOMES, type StopOutcome } from '../../src/stop/outcome.ts';
 import type {
   ActiveRun,
   RefreshStopper,
   RejectedRequest,
   RunLister,
+  RunPageReader,
   StopCommand,
   StopRequestQueue,
 } from '../../src/stop/ports.ts';
@@ -441,6 +443,67 @@ describe('Glue adapter: activeRuns (ListMaterializedViewRefreshTaskRuns)', () =>
     });
     expect(error.cause).toBe(denied);
   });
+
+  it('reads one page: its active runs, every table it named (finished runs too), its size and next token', async () => {
+    glueMock.on(ListMaterializedViewRefreshTaskRunsCommand).resolves({
+      MaterializedViewRefreshTaskRuns: [
+        glueRun({ TableName: 'a_mv' }),
+        glueRun({ TableName: 'b_mv', Status: 'SUCCEEDED' }),
+        glueRun({ TableName: 'c_mv', Status: 'FAILED', MaterializedViewRefreshTaskRunId: OTHER_RUN_ID }),
+      ],
+      NextToken: 'page-2',
+    });
+
+    const read = await createGlueRefreshRuns(glue).page({
+      CatalogId: FUNCTION_ACCOUNT_ID,
+      DatabaseName: 'sales',
+      pageToken: 'page-1',
+    });
+
+    expect(read).toStrictEqual({
+      active: [activeRun({ TableName: 'a_mv' })],
+      tables: new Set(['a_mv', 'b_mv', 'c_mv']),
+      listed: 3,
+      nextToken: 'page-2',
+    });
+    expect(listInputs()).toStrictEqual([
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', MaxResults: 1000, NextToken: 'page-1' },
+    ]);
+  });
+
+  it('reads the first page without a token, and says there is no next page at an empty or missing NextToken', async () => {
+    glueMock
+      .on(ListMaterializedViewRefreshTaskRunsCommand)
+      .resolvesOnce({ MaterializedViewRefreshTaskRuns: [glueRun()], NextToken: '' })
+      .resolvesOnce({});
+    const runs = createGlueRefreshRuns(glue);
+
+    const first = await runs.page({
+      CatalogId: FUNCTION_ACCOUNT_ID,
+      DatabaseName: 'sales',
+      TableName: 'daily_mv',
+    });
+    const empty = await runs.page({ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' });
+
+    expect(first).not.toHaveProperty('nextToken');
+    expect(empty).toStrictEqual({ active: [], tables: new Set(), listed: 0 });
+    expect(listInputs()).toStrictEqual([
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName: 'daily_mv', MaxResults: 1000 },
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', MaxResults: 1000 },
+    ]);
+  });
+
+  it('turns a page’s List exception into a GlueCallError with its code and status', async () => {
+    glueMock
+      .on(ListMaterializedViewRefreshTaskRunsCommand)
+      .rejects(new ThrottlingException({ message: 'Rate exceeded', ...answered(400) }));
+
+    const error = await glueCallErrorOf(
+      createGlueRefreshRuns(glue).page({ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' }),
+    );
+
+    expect(error.failure).toMatchObject({ code: 'ThrottlingException', httpStatusCode: 400 });
+  });
 });
 
 describe('Glue adapter: rate limiters', () => {
@@ -498,6 +561,84 @@ describe('Glue adapter: rate limiters', () => {
 
     expect([pagesAfterNoRelease, pagesAfterOneRelease, glueMock.calls().length]).toEqual([0, 1, 2]);
     expect([list.acquired(), stop.acquired()]).toEqual([2, 0]);
+  });
+
+  /** A limiter whose next slot comes `wait` ms from now, refusing as the real one does; it keeps the deadlines it is given. */
+  const slotIn = (wait: number) => {
+    const deadlines: (Deadline | undefined)[] = [];
+    const limiter: RateLimiter = {
+      acquire: async (deadline) => {
+        deadlines.push(deadline);
+        if (deadline && (deadline.signal.aborted || Date.now() + wait >= deadline.at)) {
+          throw deadlineExceeded('no slot before the deadline');
+        }
+      },
+    };
+    return { limiter, deadlines };
+  };
+
+  it('sends a Stop whose slot comes before sendBy, asking the limiter for a slot by then', async () => {
+    glueMock.on(StopMaterializedViewRefreshTaskRunCommand).resolves({});
+    const { limiter, deadlines } = slotIn(1_000);
+    const sendBy = Date.now() + 5_000;
+
+    await createGlueRefreshRuns(glue, { limiters: { stop: limiter, list: unlimited } }).stopRefresh(
+      stopTarget(),
+      {
+        sendBy,
+      },
+    );
+
+    expect(deadlines.map((d) => d?.at)).toEqual([sendBy]);
+    expect(glueMock.commandCalls(StopMaterializedViewRefreshTaskRunCommand)).toHaveLength(1);
+  });
+
+  it('refuses a Stop whose slot comes after sendBy with ReadTooOldError, without calling Glue', async () => {
+    const { limiter } = slotIn(10_000);
+
+    const error = await rejectionOf(
+      createGlueRefreshRuns(glue, { limiters: { stop: limiter, list: unlimited } }).stopRefresh(
+        stopTarget(),
+        {
+          sendBy: Date.now() + 5_000,
+        },
+      ),
+    );
+
+    expect(error).toBeInstanceOf(ReadTooOldError);
+    expect(error).toMatchObject({ name: 'ReadTooOldError', cause: { name: 'StopError' } });
+    expect(glueMock.calls()).toHaveLength(0);
+  });
+
+  it('waits for the invocation deadline, not sendBy, when the deadline comes first', async () => {
+    const { limiter, deadlines } = slotIn(10_000);
+    const deadline = deadlineIn(2_000);
+
+    const error = await rejectionOf(
+      createGlueRefreshRuns(glue, {
+        limiters: { stop: limiter, list: unlimited },
+        deadline: () => deadline,
+      }).stopRefresh(stopTarget(), { sendBy: Date.now() + 5_000 }),
+    );
+
+    expect(deadlines).toEqual([deadline]);
+    expect(error).toMatchObject({ name: 'StopError', failure: { reason: 'deadline-exceeded' } });
+    expect(glueMock.calls()).toHaveLength(0);
+  });
+
+  it('says the deadline passed, not that the read is too old, when the invocation deadline has passed', async () => {
+    const { limiter } = slotIn(0);
+    const passed: Deadline = { at: Date.now() + 60_000, signal: AbortSignal.abort() };
+
+    const error = await rejectionOf(
+      createGlueRefreshRuns(glue, {
+        limiters: { stop: limiter, list: unlimited },
+        deadline: () => passed,
+      }).stopRefresh(stopTarget(), { sendBy: Date.now() + 5_000 }),
+    );
+
+    expect(error).not.toBeInstanceOf(ReadTooOldError);
+    expect(error).toMatchObject({ name: 'StopError', failure: { reason: 'deadline-exceeded' } });
   });
 });
 
@@ -787,9 +928,14 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
   const commandPorts = (stopper: RefreshStopper, running: readonly ActiveRun[] = []) => {
     const enqueue = vi.fn<StopRequestQueue['enqueue']>(async () => undefined);
     const activeRuns = vi.fn<RunLister['activeRuns']>(async () => running);
+    const page = vi.fn<RunPageReader['page']>(async () => ({
+      active: running,
+      tables: new Set(running.map((run) => run.target.TableName)),
+      listed: running.length,
+    }));
     const commands: CommandDependencies = {
       stopper,
-      runs: { activeRuns },
+      runs: { activeRuns, page },
       queue: { enqueue },
       allow: [{ database: 'sales', tables: ['*'] }],
     };
@@ -836,10 +982,10 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
     const recorded = await idempotentStop(stopper).execute(command);
 
     expect(recorded).toMatchObject({ result: 'stop-requested', replayed: false });
-    expect(stopper.stopRefresh).toHaveBeenCalledExactlyOnceWith(command.target);
+    expect(stopper.stopRefresh).toHaveBeenCalledExactlyOnceWith(command.target, {});
   });
 
-  it('expands a scope command once and records the count queued', async () => {
+  it('expands a scope command once and records the count of tasks queued', async () => {
     dynamoDbMock.on(PutItemCommand).resolves({}).on(UpdateItemCommand).resolves({});
     const stopper = fakeStopper();
     const ports = commandPorts(stopper, [
@@ -857,11 +1003,10 @@ describe('idempotent stop: the idempotency layer’s errors in the core’s voca
 
     const recorded = await idempotentStop(stopper, ports.commands).execute(scope);
 
-    expect(recorded).toMatchObject({ result: 'expanded', queued: 2, replayed: false });
+    expect(recorded).toMatchObject({ result: 'expanded', queued: 1, replayed: false });
     expect(ports.enqueue).toHaveBeenCalledOnce();
-    expect(ports.enqueue.mock.calls[0]?.[0].map((r: TableStopRequest) => r.TableName)).toEqual([
-      'daily_mv',
-      'hourly_mv',
+    expect(ports.enqueue.mock.calls[0]?.[0]).toMatchObject([
+      { ScopeTask: { Kind: 'stop', Views: [{ TableName: 'daily_mv' }, { TableName: 'hourly_mv' }] } },
     ]);
     expect(stopper.stopRefresh).not.toHaveBeenCalled();
     expect(dynamoDbMock.commandCalls(UpdateItemCommand)).toHaveLength(1);
@@ -1311,7 +1456,8 @@ describe('stop request queue (SQS SendMessageBatch)', () => {
     expect(error).toMatchObject({
       name: 'StopError',
       failure: { kind: 'retry', reason: 'fan-out-incomplete' },
-      message: 'could not queue every derived stop request: 1 of 10 not sent (InternalError: still failing)',
+      message:
+        'could not queue every message of the fan-out: 1 of 10 not sent (InternalError: still failing)',
     });
     expect(batchInputs()).toHaveLength(3);
     expect(slept).toEqual([100, 200]);

@@ -43,6 +43,8 @@ describe('loadConfig', () => {
       metricsNamespace: 'GlueMvStop',
       stopQueueUrl: REQUIRED.STOP_QUEUE_URL,
       outcomeEventBusName: 'default',
+      glueBudgetMode: 'shared',
+      stopQueueBatchSize: 1,
       policy: POLICY,
     });
     expect(DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS).toBe(86_400);
@@ -56,11 +58,13 @@ describe('loadConfig', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'Custom',
       OUTCOME_EVENT_BUS_NAME: ' glue-mv-stop-outcomes ',
       GLUE_MAX_REQUESTS_PER_SECOND: ' 2.5 ',
+      GLUE_BUDGET_MODE: ' per-operation ',
     };
 
     const config = loadConfig(env);
 
     expect(config).toMatchObject({
+      glueBudgetMode: 'per-operation',
       idempotencyExpirySeconds: 600,
       serviceName: 'stopper',
       metricsNamespace: 'Custom',
@@ -76,6 +80,7 @@ describe('loadConfig', () => {
       POWERTOOLS_SERVICE_NAME: '',
       OUTCOME_EVENT_BUS_NAME: ' ',
       GLUE_MAX_REQUESTS_PER_SECOND: '',
+      GLUE_BUDGET_MODE: ' ',
     };
 
     const config = loadConfig(env);
@@ -84,6 +89,7 @@ describe('loadConfig', () => {
     expect(config.serviceName).toBe('glue-mv-stop');
     expect(config.outcomeEventBusName).toBe('default');
     expect(config).not.toHaveProperty('glueMaxRequestsPerSecond');
+    expect(config.glueBudgetMode).toBe('shared');
   });
 
   it.each(['IDEMPOTENCY_TABLE_NAME', 'DEAD_LETTER_QUEUE_URL', 'STOP_QUEUE_URL', 'STOP_POLICY'] as const)(
@@ -170,6 +176,18 @@ describe('loadConfig', () => {
       expect(error).toBeInstanceOf(ConfigurationError);
       expect(error).toMatchObject({
         message: `environment variable GLUE_MAX_REQUESTS_PER_SECOND must be a positive number, got "${raw}"`,
+      });
+    },
+  );
+
+  it.each(['Shared', 'per_operation', 'none', 'both'])(
+    'refuses GLUE_BUDGET_MODE="%s", naming the variable and the two values it takes',
+    (raw) => {
+      const error = errorOf(() => loadConfig({ ...REQUIRED, GLUE_BUDGET_MODE: raw }));
+
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error).toMatchObject({
+        message: `environment variable GLUE_BUDGET_MODE must be "shared" or "per-operation", got "${raw}"`,
       });
     },
   );

@@ -29,7 +29,10 @@ const ports = (
   const deps = {
     commands: {
       stopper: { stopRefresh: async () => undefined },
-      runs: { activeRuns: async () => [] },
+      runs: {
+        activeRuns: async () => [],
+        page: async () => ({ active: [], tables: new Set<string>(), listed: 0 }),
+      },
       queue: { enqueue: async () => undefined },
       allow: [],
     },

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AllowRule } from '../../src/policy/stack-config.ts';
 import { parseStopEvent, parseStopMessageBody } from '../../src/request/parse.ts';
+import type { ScopeTask } from '../../src/request/scope-task.ts';
 import { type Deadline, deadlineExceeded, deadlineIn } from '../../src/stop/deadline.ts';
 import { StopError } from '../../src/stop/errors.ts';
 import {
@@ -19,11 +20,14 @@ import {
   type StopOutcome,
 } from '../../src/stop/outcome.ts';
 import type { OnceResult, RejectedRequest, StopCommand } from '../../src/stop/ports.ts';
+import { scopeTaskKey, viewKey } from '../../src/stop/scope-expansion.ts';
+import { interpretQueueMessage } from '../../src/triggers/queue-message.ts';
 
 /** What the fake `once` answers for a command, instead of running its work. */
 type StopExecutor = (command: StopCommand) => Promise<OnceResult>;
 
 import { validText } from './support/arbitraries.ts';
+import { fakeFanOut, listedRun, memoryOnce, runIdOf } from './support/fan-out.ts';
 import {
   deepFreeze,
   eventBridgeEnvelope,
@@ -75,7 +79,10 @@ const fakePorts = (options: FakePortOptions = {}) => {
   const deps: StopDependencies = {
     commands: {
       stopper: { stopRefresh: async () => undefined },
-      runs: { activeRuns: async () => [] },
+      runs: {
+        activeRuns: async () => [],
+        page: async () => ({ active: [], tables: new Set<string>(), listed: 0 }),
+      },
       queue: { enqueue: async () => undefined },
       allow: [],
     },
@@ -312,7 +319,7 @@ describe('handleStopRequest: refusals are parked, never lost', () => {
         outcome: 'rejected',
         reason: 'invalid-request',
         detail: INVALID_DETAIL,
-        violations: incoming.parsed.kind === 'valid' ? [] : incoming.parsed.violations,
+        violations: incoming.parsed.kind === 'invalid' ? incoming.parsed.violations : [],
         messageId: MESSAGE_ID,
       },
     ]);
@@ -732,7 +739,7 @@ describe('handleStopRequest: dry run', () => {
 
       const outcome = await handleStopRequest(fromQueue(body), deps);
 
-      expect(executed.map((command) => command.dryRun)).toEqual([expected]);
+      expect(executed.map((command) => command.kind === 'table' && command.dryRun)).toEqual([expected]);
       expect(outcome.dryRun).toBe(expected);
     },
   );
@@ -1010,5 +1017,182 @@ describe('handleStopRequest: the last delivery before the dead-letter queue', ()
 
     expect(outcome).toMatchObject({ outcome: 'retry', reason: 'glue-throttled' });
     expect(parked).toEqual([]);
+  });
+});
+
+describe('handleStopRequest: scope tasks, the stop queue function’s own messages', () => {
+  const ROOT_KEY = 'key:hand-off-0123';
+  const task: ScopeTask = {
+    Kind: 'stop',
+    CatalogId: FUNCTION_ACCOUNT_ID,
+    DatabaseName: 'sales',
+    TableNames: ['*'],
+    IssuedAt: '2026-11-29T02:00:00Z',
+    RootKey: ROOT_KEY,
+    Views: [
+      { TableName: 'daily_mv', RunId: runIdOf(1) },
+      { TableName: 'hourly_mv', RunId: runIdOf(2) },
+    ],
+    ParentIdempotencyKey: ROOT_KEY,
+    Reason: 'cost spike',
+    RequestedBy: 'ops-runbook',
+  };
+  const TASK_BODY = JSON.stringify({ ScopeTask: task });
+
+  /** A queue message as the SQS trigger hands it over, read as the trigger reads it. */
+  const taskFromQueue = (body: string): IncomingStopRequest => {
+    const message = interpretQueueMessage(body, []);
+    if (message.kind !== 'request') throw new Error('a task is never an alarm');
+    return deepFreeze({
+      parsed: message.parsed,
+      delivery: { kind: 'sqs', messageId: MESSAGE_ID },
+      accountId: FUNCTION_ACCOUNT_ID,
+      original: body,
+    });
+  };
+
+  /** The real command behind fake Glue and queue ports, and an idempotency store in memory. */
+  const realPorts = (options: { allow?: readonly AllowRule[]; dryRun?: boolean } = {}) => {
+    const glue = fakeFanOut({ runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)] });
+    const store = memoryOnce();
+    const parked: RejectedRequest[] = [];
+    const reported: StopOutcome[] = [];
+    const deps: StopDependencies = {
+      commands: glue.deps,
+      once: store.once,
+      parker: { park: async (request) => void parked.push(request) },
+      report: (outcome) => void reported.push(outcome),
+      policy: { allow: [...(options.allow ?? ALLOW_ALL)], dryRun: options.dryRun ?? false },
+      clock: () => STARTED_AT_MS,
+    };
+    return { deps, glue, store, parked, reported };
+  };
+
+  const target = (TableName: string) => ({
+    CatalogId: FUNCTION_ACCOUNT_ID,
+    DatabaseName: 'sales',
+    TableName,
+  });
+
+  it('runs a task under its content key and reports each view as its own outcome, the scope’s key as parent', async () => {
+    const { deps, glue, reported } = realPorts();
+
+    const outcome = await handleStopRequest(taskFromQueue(TASK_BODY), deps);
+
+    const view = (TableName: string, n: number) => ({
+      outcome: 'stop-requested',
+      target: target(TableName),
+      runId: runIdOf(n),
+      idempotencyKey: viewKey(ROOT_KEY, target(TableName), false),
+      parentIdempotencyKey: ROOT_KEY,
+      requestedBy: 'ops-runbook',
+      requestReason: 'cost spike',
+      trigger: 'sqs',
+      messageId: MESSAGE_ID,
+      replayed: false,
+      dryRun: false,
+      durationMs: 0,
+    });
+    expect(reported).toStrictEqual([
+      view('daily_mv', 1),
+      view('hourly_mv', 2),
+      {
+        outcome: 'expanded',
+        scope: { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableNames: ['*'] },
+        queued: 0,
+        detail: '2 views from 1 read of the page: 2 stop-requested',
+        idempotencyKey: scopeTaskKey(task),
+        parentIdempotencyKey: ROOT_KEY,
+        requestedBy: 'ops-runbook',
+        requestReason: 'cost spike',
+        trigger: 'sqs',
+        messageId: MESSAGE_ID,
+        replayed: false,
+        dryRun: false,
+        durationMs: 0,
+      },
+    ]);
+    expect(reported.at(-1)).toBe(outcome);
+    expect(glue.stops.map((s) => s.target.TableName)).toEqual(['daily_mv', 'hourly_mv']);
+  });
+
+  it('answers a task delivered again from its record: no view is read, stopped or reported again', async () => {
+    const { deps, glue, reported } = realPorts();
+
+    await handleStopRequest(taskFromQueue(TASK_BODY), deps);
+    reported.length = 0;
+    const again = await handleStopRequest(taskFromQueue(TASK_BODY), deps);
+
+    expect(again).toMatchObject({ outcome: 'expanded', replayed: true });
+    expect(reported).toEqual([again]);
+    expect(glue.pages).toHaveLength(1);
+    expect(glue.stops).toHaveLength(2);
+  });
+
+  it('refuses a task for a database outside the allow-list before any Glue call, and parks it verbatim', async () => {
+    const { deps, glue, parked, store } = realPorts({ allow: [{ database: 'marketing', tables: ['*'] }] });
+
+    const outcome = await handleStopRequest(taskFromQueue(TASK_BODY), deps);
+
+    expect(outcome).toMatchObject({
+      outcome: 'not-allowed',
+      reason: 'database-not-allowed',
+      scope: { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableNames: ['*'] },
+    });
+    expect(parked).toMatchObject([{ outcome: 'not-allowed', original: TASK_BODY }]);
+    expect([glue.pages, glue.stops, store.calls]).toEqual([[], [], []]);
+  });
+
+  it.each([
+    [
+      'a run id that is no UUID',
+      { ...task, Views: [{ TableName: 'daily_mv', RunId: 'run-1' }] },
+      'ScopeTask.Views.0.RunId',
+    ],
+    [
+      'a stop task without views',
+      { ...task, Views: undefined },
+      'ScopeTask.Views: is required for a stop task',
+    ],
+    ['a list task with views', { ...task, Kind: 'list' }, 'ScopeTask.Views: belongs to stop tasks only'],
+    ['an unknown field', { ...task, Tables: ['x'] }, 'ScopeTask.Tables: is not a field'],
+    ['an unknown kind', { ...task, Kind: 'stop-all' }, 'ScopeTask.Kind'],
+    ['a control character in the key', { ...task, RootKey: 'key:a\u0007' }, 'ScopeTask.RootKey'],
+    [
+      '101 views',
+      { ...task, Views: Array.from({ length: 101 }, (_, i) => ({ TableName: `v${i}`, RunId: runIdOf(i) })) },
+      'ScopeTask.Views: must list at most 100',
+    ],
+  ])(
+    'parks a damaged task (%s) as invalid-request naming the field, with no Glue call',
+    async (_what, damaged, field) => {
+      const body = JSON.stringify({ ScopeTask: damaged });
+      const { deps, glue, parked, store } = realPorts();
+
+      const outcome = await handleStopRequest(taskFromQueue(body), deps);
+
+      expect(outcome).toMatchObject({ outcome: 'rejected', reason: 'invalid-request' });
+      expect(outcome.detail).toContain(field);
+      expect(parked).toMatchObject([{ reason: 'invalid-request', original: body }]);
+      expect([glue.pages, glue.stops, store.calls]).toEqual([[], [], []]);
+    },
+  );
+
+  it('makes a task a dry run under the stage-wide switch: another key, every view rehearsed, no Stop', async () => {
+    const { deps, glue, reported } = realPorts({ dryRun: true });
+
+    const outcome = await handleStopRequest(taskFromQueue(TASK_BODY), deps);
+
+    expect(outcome).toMatchObject({
+      outcome: 'expanded',
+      dryRun: true,
+      idempotencyKey: scopeTaskKey({ ...task, DryRun: true }),
+    });
+    expect(outcome.idempotencyKey).not.toBe(scopeTaskKey(task));
+    expect(reported.slice(0, -1).map((o) => [o.outcome, o.dryRun, o.idempotencyKey])).toEqual([
+      ['dry-run', true, viewKey(ROOT_KEY, target('daily_mv'), true)],
+      ['dry-run', true, viewKey(ROOT_KEY, target('hourly_mv'), true)],
+    ]);
+    expect(glue.stops).toEqual([]);
   });
 });

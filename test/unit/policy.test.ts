@@ -361,7 +361,7 @@ describe('parseStackConfig: defaults', () => {
     expect(config).toStrictEqual({
       allow: [{ database: 'sales', tables: ['*'] }],
       dryRun: false,
-      glue: { requestsPerSecond: 10 },
+      glue: { requestsPerSecond: 10, budget: 'shared' },
       costGuards: [],
       maintenanceWindows: [],
     });
@@ -384,7 +384,7 @@ describe('parseStackConfig: defaults', () => {
     const input = {
       allow: [{ catalogId: '444455556666', database: 'shared_*', tables: ['a_mv', 'b_?'] }],
       dryRun: true,
-      glue: { requestsPerSecond: 2.5 },
+      glue: { requestsPerSecond: 2.5, budget: 'per-operation' },
       costGuards: [{ ...spendGuard, dryRun: true }],
       maintenanceWindows: [
         {
@@ -430,8 +430,16 @@ describe('parseStackConfig: every refusal names its path', () => {
       'allow.0.catalogId: must be a 12-digit AWS account ID',
       { allow: [{ catalogId: '12345', database: 'sales' }] },
     ],
-    ['an unknown rule field', 'allow.0: ', { allow: [{ database: 'sales', tabels: ['*'] }] }],
-    ['an unknown top-level field', '(root): ', { ...minimal, dryrun: true }],
+    [
+      'an unknown rule field',
+      'allow.0.tabels: unknown field "tabels" (did you mean "tables"?)',
+      { allow: [{ database: 'sales', tabels: ['*'] }] },
+    ],
+    [
+      'an unknown top-level field',
+      'dryrun: unknown field "dryrun" (did you mean "dryRun"?)',
+      { ...minimal, dryrun: true },
+    ],
     ['a zero request rate', 'glue.requestsPerSecond: ', { ...minimal, glue: { requestsPerSecond: 0 } }],
     [
       'a request rate over 1000',

@@ -1,31 +1,32 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AllowRule } from '../../src/policy/stack-config.ts';
-import {
-  NAME_MAX_LENGTH,
-  REASON_MAX_LENGTH,
-  REQUESTED_BY_MAX_LENGTH,
-  type StopTarget,
-  type TableStopRequest,
-} from '../../src/request/contract.ts';
-import { parseStopMessageBody, parseStopRequest } from '../../src/request/parse.ts';
+import type { StopTarget } from '../../src/request/contract.ts';
+import { parseStopMessageBody } from '../../src/request/parse.ts';
+import { SCOPE_TASK_FIELD } from '../../src/request/scope-task.ts';
 import { deadlineExceeded } from '../../src/stop/deadline.ts';
-import { GlueCallError, StopError } from '../../src/stop/errors.ts';
+import { GlueCallError, ReadTooOldError, StopError } from '../../src/stop/errors.ts';
 import { handleStopRequest } from '../../src/stop/handle-stop-request.ts';
-import type { ActiveRun, RunLister, ScopeStopCommand, TableStopCommand } from '../../src/stop/ports.ts';
+import type {
+  ActiveRun,
+  QueuedMessage,
+  RunLister,
+  ScopeStopCommand,
+  TableStopCommand,
+} from '../../src/stop/ports.ts';
 import {
   type CommandDependencies,
   derivedIdempotencyKey,
-  expandScope,
+  GUARD_READ_MAX_AGE_MS,
   runStopCommand,
   stopTable,
 } from '../../src/stop/run-command.ts';
 import { checkRunGuard, currentRun } from '../../src/stop/run-guard.ts';
-import { allowedCharacter, isoWithOffset, issuedAt, validText } from './support/arbitraries.ts';
+import { interpretQueueMessage } from '../../src/triggers/queue-message.ts';
+import { isoWithOffset, validText } from './support/arbitraries.ts';
 import {
   activeRun,
   deepFreeze,
-  FOREIGN_ACCOUNT_ID,
   FUNCTION_ACCOUNT_ID,
   glueFailure,
   OTHER_RUN_ID,
@@ -44,6 +45,7 @@ type ListQuery = Parameters<RunLister['activeRuns']>[0];
 interface FakeOptions {
   /** What Glue has running (STARTING or RUNNING; the port filters statuses and merges pages). */
   readonly running?: readonly ActiveRun[];
+  /** What the Stop throws; a function is asked at every Stop. */
   readonly stopFails?: unknown;
   readonly listFails?: unknown;
   readonly enqueueFails?: unknown;
@@ -54,23 +56,33 @@ interface FakeOptions {
 const fakePorts = (options: FakeOptions = {}) => {
   const stopped: StopTarget[] = [];
   const listed: ListQuery[] = [];
-  const enqueued: TableStopRequest[] = [];
+  const enqueued: QueuedMessage[] = [];
+  const sendBy: (number | undefined)[] = [];
+  const active = (query: ListQuery): ActiveRun[] => {
+    listed.push(query);
+    if (options.listFails !== undefined) throw options.listFails;
+    return (options.running ?? []).filter(
+      (run) =>
+        run.target.DatabaseName === query.DatabaseName &&
+        (query.TableName === undefined || run.target.TableName === query.TableName),
+    );
+  };
   const deps: CommandDependencies = {
     stopper: {
-      async stopRefresh(target) {
+      async stopRefresh(target, stopOptions = {}) {
         stopped.push(target);
-        if (options.stopFails !== undefined) throw options.stopFails;
+        sendBy.push(stopOptions.sendBy);
+        const failure = typeof options.stopFails === 'function' ? options.stopFails() : options.stopFails;
+        if (failure !== undefined) throw failure;
       },
     },
     runs: {
       async activeRuns(query) {
-        listed.push(query);
-        if (options.listFails !== undefined) throw options.listFails;
-        return (options.running ?? []).filter(
-          (run) =>
-            run.target.DatabaseName === query.DatabaseName &&
-            (query.TableName === undefined || run.target.TableName === query.TableName),
-        );
+        return active(query);
+      },
+      async page(query) {
+        const runs = active(query);
+        return { active: runs, tables: new Set(runs.map((r) => r.target.TableName)), listed: runs.length };
       },
     },
     queue: {
@@ -82,7 +94,7 @@ const fakePorts = (options: FakeOptions = {}) => {
     allow: options.allow ?? [{ database: '*', tables: ['*'] }],
     now: () => DECIDED_AT,
   };
-  return { deps, stopped, listed, enqueued };
+  return { deps, stopped, listed, enqueued, sendBy };
 };
 
 const tableCommand = (overrides: Partial<TableStopCommand> = {}): TableStopCommand =>
@@ -368,271 +380,73 @@ describe('stopTable: dry run', () => {
   });
 });
 
-describe('expandScope: one exact stop request per running table', () => {
-  const running = [
-    activeRun({ TableName: 'weekly_mv', runId: '33333333-3333-4333-8333-333333333333' }),
-    activeRun({ TableName: 'daily_mv', runId: '11111111-1111-4111-8111-111111111111' }),
-    activeRun({ TableName: 'hourly_mv', runId: '22222222-2222-4222-8222-222222222222', status: 'STARTING' }),
-  ];
+describe('stopTable: a read too old to vouch for the Stop', () => {
+  it('asks the stopper to send the Stop within GUARD_READ_MAX_AGE_MS of the read that vouched for it', async () => {
+    const { deps, sendBy } = fakePorts({ running: [DAILY] });
+    const before = Date.now();
 
-  it('queues every STARTING or RUNNING table of the scope, sorted by table, each with its run guard and keys', async () => {
-    const { deps, enqueued, stopped } = fakePorts({ running });
-    const command = scopeCommand({ reason: 'cost spike', requestedBy: 'ops-runbook' });
+    await stopTable(tableCommand({ guard: { issuedAt: ISSUED_AT } }), deps);
 
-    const recorded = await expandScope(command, deps);
+    const [by] = sendBy;
+    expect(by).toBeGreaterThanOrEqual(before + GUARD_READ_MAX_AGE_MS);
+    expect(by).toBeLessThanOrEqual(Date.now() + GUARD_READ_MAX_AGE_MS);
+  });
 
-    const child = (TableName: string, RunId: string) => {
-      const table = { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName };
-      return {
-        ...table,
-        RunId,
-        IssuedAt: ISSUED_AT,
-        IdempotencyKey: derivedIdempotencyKey(PARENT_KEY, table),
-        ParentIdempotencyKey: PARENT_KEY,
-        Reason: 'cost spike',
-        RequestedBy: 'ops-runbook',
-      };
-    };
-    expect(enqueued).toStrictEqual([
-      child('daily_mv', '11111111-1111-4111-8111-111111111111'),
-      child('hourly_mv', '22222222-2222-4222-8222-222222222222'),
-      child('weekly_mv', '33333333-3333-4333-8333-333333333333'),
-    ]);
-    expect(recorded).toStrictEqual({
-      result: 'expanded',
-      decidedAt: DECIDED_AT.toISOString(),
-      queued: 3,
-      detail: '3 running refreshes queued to be stopped',
+  it('sends a Stop without a guard with no time limit: no read vouches for it', async () => {
+    const { deps, sendBy } = fakePorts({ running: [DAILY] });
+
+    await stopTable(tableCommand(), deps);
+
+    expect(sendBy).toEqual([undefined]);
+  });
+
+  it('reads the view again when the budget had no slot in time, and stops from the new read', async () => {
+    let refusals = 2;
+    const { deps, listed, stopped } = fakePorts({
+      running: [DAILY],
+      stopFails: () => (refusals-- > 0 ? new ReadTooOldError('no slot in time') : undefined),
     });
-    expect(stopped).toEqual([]);
+
+    const recorded = await stopTable(tableCommand({ guard: { runId: RUN_ID } }), deps);
+
+    expect(recorded).toMatchObject({ result: 'stop-requested', runId: RUN_ID });
+    expect([listed.length, stopped.length]).toEqual([3, 3]);
   });
 
-  it('lists the whole database once for a glob scope', async () => {
-    const { deps, listed } = fakePorts({ running });
+  it('gives up after three reads as retry glue-throttled, never stopping from a stale read', async () => {
+    const { deps, listed } = fakePorts({ running: [DAILY], stopFails: () => new ReadTooOldError('no slot') });
 
-    await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['daily_*'] }) }), deps);
+    const error = await rejectionOf(stopTable(tableCommand({ guard: { runId: RUN_ID } }), deps));
 
-    expect(listed).toStrictEqual([{ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' }]);
+    expect(error).toMatchObject({
+      name: 'StopError',
+      failure: { kind: 'retry', reason: 'glue-throttled' },
+      message: `the Glue budget had no slot within ${GUARD_READ_MAX_AGE_MS} ms of reading the view, 3 times`,
+    });
+    expect(error).toHaveProperty('cause.name', 'ReadTooOldError');
+    expect(listed).toHaveLength(3);
   });
 
-  it('narrows the List query with TableName when the scope is a single exact name', async () => {
-    const { deps, listed, enqueued } = fakePorts({ running });
-
-    await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['hourly_mv'] }) }), deps);
-
-    expect(listed).toEqual([
-      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName: 'hourly_mv' },
-    ]);
-    expect(enqueued.map((r) => r.TableName)).toEqual(['hourly_mv']);
-  });
-
-  it('does not narrow the query for two exact names', async () => {
-    const { deps, listed, enqueued } = fakePorts({ running });
-
-    await expandScope(
-      scopeCommand({ target: scopeTarget({ TableNames: ['hourly_mv', 'weekly_mv'] }) }),
-      deps,
-    );
-
-    expect(listed).toEqual([{ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' }]);
-    expect(enqueued.map((r) => r.TableName)).toEqual(['hourly_mv', 'weekly_mv']);
-  });
-
-  it('queues only the tables that match one of the names or globs', async () => {
-    const { deps, enqueued } = fakePorts({ running });
-
-    await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['d*', 'w??????mv'] }) }), deps);
-
-    expect(enqueued.map((r) => r.TableName)).toEqual(['daily_mv', 'weekly_mv']);
-  });
-
-  it('ignores runs of another database, should the port report them', async () => {
-    const { deps, enqueued } = fakePorts();
-    const lister: RunLister = {
-      activeRuns: async () => [DAILY, activeRun({ DatabaseName: 'marketing', TableName: 'x_mv' })],
-    };
-
-    await expandScope(scopeCommand(), { ...deps, runs: lister });
-
-    expect(enqueued.map((r) => `${r.DatabaseName}.${r.TableName}`)).toEqual(['sales.daily_mv']);
-  });
-
-  it('queues one request per table, for its latest run', async () => {
-    const older = activeRun({
+  it('reads again on a read that names a newer run by then: the guard decides from the latest read', async () => {
+    const newer = activeRun({
       TableName: 'daily_mv',
       runId: OTHER_RUN_ID,
-      startedAt: '2026-11-29T01:00:00.000Z',
+      startedAt: '2026-11-29T02:00:03.000Z',
     });
-    const newer = activeRun({ TableName: 'daily_mv', runId: RUN_ID, startedAt: '2026-11-29T01:40:00.000Z' });
-    const { deps, enqueued } = fakePorts({ running: [newer, older] });
-
-    const recorded = await expandScope(scopeCommand(), deps);
-
-    expect(enqueued.map((r) => r.RunId)).toEqual([RUN_ID]);
-    expect(recorded).toMatchObject({ queued: 1, detail: '1 running refresh queued to be stopped' });
-  });
-
-  it('leaves tables outside the allow-list alone and says how many', async () => {
-    const { deps, enqueued } = fakePorts({ running, allow: [{ database: 'sales', tables: ['daily_*'] }] });
-
-    const recorded = await expandScope(scopeCommand(), deps);
-
-    expect(enqueued.map((r) => r.TableName)).toEqual(['daily_mv']);
-    expect(recorded).toMatchObject({
-      queued: 1,
-      detail: '1 running refresh queued to be stopped; 2 outside the allow-list left alone',
-    });
-  });
-
-  it('checks the allow-list against the function’s own account for a scope of its own catalog', async () => {
-    const { deps, enqueued } = fakePorts({
+    const running = [DAILY];
+    const { deps, stopped } = fakePorts({
       running,
-      allow: [{ catalogId: FOREIGN_ACCOUNT_ID, database: 'sales', tables: ['*'] }],
+      stopFails: () => {
+        // The budget had no slot in time; meanwhile the run was replaced by one started after IssuedAt.
+        running.splice(0, 1, newer);
+        return new ReadTooOldError('no slot in time');
+      },
     });
 
-    const recorded = await expandScope(scopeCommand(), deps);
+    const recorded = await stopTable(tableCommand({ guard: { issuedAt: ISSUED_AT } }), deps);
 
-    expect(enqueued).toEqual([]);
-    expect(recorded).toMatchObject({
-      queued: 0,
-      detail: expect.stringContaining('3 outside the allow-list'),
-    });
-  });
-
-  it('marks every request DryRun in a dry run, and says so', async () => {
-    const { deps, enqueued, stopped } = fakePorts({ running });
-
-    const recorded = await expandScope(scopeCommand({ dryRun: true }), deps);
-
-    expect(enqueued.map((r) => r.DryRun)).toEqual([true, true, true]);
-    expect(recorded).toMatchObject({ detail: '3 running refreshes queued to be stopped (dry run)' });
-    expect(stopped).toEqual([]);
-  });
-
-  it('leaves DryRun, Reason and RequestedBy out of the requests when the scope has none', async () => {
-    const { deps, enqueued } = fakePorts({ running: [DAILY] });
-
-    await expandScope(scopeCommand(), deps);
-
-    expect(Object.keys(enqueued[0] ?? {}).sort()).toEqual(
-      [
-        'CatalogId',
-        'DatabaseName',
-        'IdempotencyKey',
-        'IssuedAt',
-        'ParentIdempotencyKey',
-        'RunId',
-        'TableName',
-      ].sort(),
-    );
-  });
-
-  it('records expanded with nothing queued when nothing runs', async () => {
-    const { deps, enqueued } = fakePorts({ running: [] });
-
-    const recorded = await expandScope(scopeCommand(), deps);
-
-    expect(enqueued).toEqual([]);
-    expect(recorded).toStrictEqual({
-      result: 'expanded',
-      decidedAt: DECIDED_AT.toISOString(),
-      queued: 0,
-      detail: '0 running refreshes queued to be stopped',
-    });
-  });
-
-  it('lets an enqueue failure propagate unchanged, so the scope request is retried', async () => {
-    const failure = StopError.retry('fan-out-incomplete', '2 of 3 not sent');
-    const { deps } = fakePorts({ running, enqueueFails: failure });
-
-    const error = await rejectionOf(expandScope(scopeCommand(), deps));
-
-    expect(error).toBe(failure);
-  });
-
-  it.each([
-    ['AccessDeniedException', 400, 'rejected', 'glue-access-denied'],
-    ['ThrottlingException', 400, 'retry', 'glue-throttled'],
-  ] as const)(
-    'turns a List failure %s (HTTP status %s) into a %s StopError with reason %s, queueing nothing',
-    async (code, status, kind, reason) => {
-      const { deps, enqueued } = fakePorts({ listFails: glueError(code, status) });
-
-      const error = await rejectionOf(expandScope(scopeCommand(), deps));
-
-      expect(error).toMatchObject({ name: 'StopError', failure: { kind, reason } });
-      expect(enqueued).toEqual([]);
-    },
-  );
-
-  it('builds only requests the contract accepts unchanged, one per table with distinct keys, for any scope', async () => {
-    const shortText = fc.array(allowedCharacter, { minLength: 1, maxLength: 8 }).map((cs) => cs.join(''));
-    const tableName = fc.oneof(
-      { weight: 2, arbitrary: fc.constantFrom('daily_mv', 'hourly_mv', 'a.b', 'x*y') },
-      { weight: 2, arbitrary: shortText },
-      { weight: 1, arbitrary: validText(NAME_MAX_LENGTH) },
-    );
-    const run = fc
-      .record({
-        tableName,
-        runId: fc.uuid(),
-        startedAt: fc.option(fc.integer({ min: 0, max: 4e12 }), { nil: undefined }),
-      })
-      .map(({ tableName: name, runId, startedAt }) => {
-        const { startedAt: _none, ...base } = activeRun({ TableName: name, runId });
-        return startedAt === undefined ? base : { ...base, startedAt: new Date(startedAt).toISOString() };
-      });
-    const parentKey = fc.oneof(
-      validText(255).map((key) => `key:${key}`),
-      fc.uuid().map((id) => `event:${id}`),
-      fc.uuid().map((id) => `message:${id}`),
-    );
-
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(run, { maxLength: 4 }),
-        parentKey,
-        issuedAt,
-        fc.option(
-          fc.oneof(
-            { weight: 3, arbitrary: shortText },
-            { weight: 1, arbitrary: validText(REASON_MAX_LENGTH) },
-          ),
-          {
-            nil: undefined,
-          },
-        ),
-        fc.option(
-          fc.oneof(
-            { weight: 3, arbitrary: shortText },
-            { weight: 1, arbitrary: validText(REQUESTED_BY_MAX_LENGTH) },
-          ),
-          { nil: undefined },
-        ),
-        fc.boolean(),
-        async (runs, key, at, reason, requestedBy, dryRun) => {
-          const { deps, enqueued } = fakePorts({ running: runs });
-          const command = scopeCommand({
-            idempotencyKey: key,
-            issuedAt: at,
-            dryRun,
-            ...(reason !== undefined ? { reason } : {}),
-            ...(requestedBy !== undefined ? { requestedBy } : {}),
-          });
-
-          const recorded = await expandScope(command, deps);
-
-          expect(enqueued).toHaveLength(new Set(runs.map((r) => r.target.TableName)).size);
-          expect(recorded.queued).toBe(enqueued.length);
-          expect(new Set(enqueued.map((r) => r.IdempotencyKey)).size).toBe(enqueued.length);
-          for (const request of enqueued) {
-            expect(parseStopRequest(request)).toStrictEqual({ kind: 'valid', request });
-            expect(request).toMatchObject({ IssuedAt: at, ParentIdempotencyKey: key });
-          }
-        },
-      ),
-      { numRuns: 1000 },
-    );
+    expect(recorded).toMatchObject({ result: 'skipped', runId: OTHER_RUN_ID });
+    expect(stopped).toHaveLength(1);
   });
 });
 
@@ -658,7 +472,17 @@ describe('scope requests end to end: what the stop queue receives back', () => {
     return { outcome, enqueued };
   };
 
-  it('expands a scope request into requests the queue accepts when they come back', async () => {
+  /** What the stop queue makes of a message when it comes back: the refusals, field by field. */
+  const refusedByQueue = (messages: readonly QueuedMessage[]) =>
+    messages.flatMap((message) => {
+      const read = interpretQueueMessage(JSON.stringify(message), []);
+      if (read.kind !== 'request') return ['read as an alarm'];
+      return read.parsed.kind === 'invalid'
+        ? read.parsed.violations.map((v) => `${v.field}: ${v.message}`)
+        : [];
+    });
+
+  it('expands a scope request into stop tasks the queue reads as tasks when they come back', async () => {
     const body = JSON.stringify({
       DatabaseName: 'sales',
       TableNames: ['*'],
@@ -671,14 +495,20 @@ describe('scope requests end to end: what the stop queue receives back', () => {
       activeRun({ TableName: 'hourly_mv', runId: OTHER_RUN_ID }),
     ]);
 
-    expect(outcome).toMatchObject({ outcome: 'expanded', queued: 2 });
-    for (const request of enqueued)
-      expect(parseStopMessageBody(JSON.stringify(request))).toStrictEqual({ kind: 'valid', request });
+    expect(outcome).toMatchObject({ outcome: 'expanded', queued: 1 });
+    expect(enqueued.map((m) => SCOPE_TASK_FIELD in m)).toEqual([true]);
+    expect(
+      enqueued.map((m) => {
+        const read = interpretQueueMessage(JSON.stringify(m), []);
+        return read.kind === 'request' ? read.parsed.kind : read.kind;
+      }),
+    ).toEqual(['task']);
+    expect(refusedByQueue(enqueued)).toEqual([]);
   });
 
-  it('never accepts a scope request whose derived requests the queue would then refuse, whatever its event id', async () => {
-    // The envelope's id is any non-empty string; it becomes the parent key ("event:<id>") that every
-    // derived request carries as ParentIdempotencyKey (at most 512 characters).
+  it('never accepts a scope request whose tasks the queue would then refuse, whatever its event id', async () => {
+    // The envelope's id is any non-empty string; it becomes the scope's key ("event:<id>"), which every
+    // task carries as RootKey and ParentIdempotencyKey.
     const eventId = 'e'.repeat(600);
     const body = JSON.stringify({
       version: '0',
@@ -694,12 +524,8 @@ describe('scope requests end to end: what the stop queue receives back', () => {
 
     const { outcome, enqueued } = await handleBody(body, [DAILY]);
 
-    const refusedByQueue = enqueued.flatMap((request) => {
-      const parsed = parseStopMessageBody(JSON.stringify(request));
-      return parsed.kind === 'valid' ? [] : parsed.violations.map((v) => `${v.field}: ${v.message}`);
-    });
     expect(['expanded', 'rejected']).toContain(outcome.outcome);
-    expect(refusedByQueue).toEqual([]);
+    expect(refusedByQueue(enqueued)).toEqual([]);
   });
 });
 
@@ -783,14 +609,27 @@ describe('runStopCommand', () => {
     expect(enqueued).toEqual([]);
   });
 
-  it('expands a scope for a scope command', async () => {
+  it('expands a scope in place for a scope command: one stop task, no Stop', async () => {
     const { deps, stopped, enqueued } = fakePorts({ running: [DAILY] });
 
     const recorded = await runStopCommand(scopeCommand(), deps);
 
     expect(recorded.result).toBe('expanded');
     expect(stopped).toEqual([]);
-    expect(enqueued).toHaveLength(1);
+    expect(enqueued.map((m) => SCOPE_TASK_FIELD in m)).toEqual([true]);
+  });
+
+  it('hands a scope to the stop queue for a scope command in a function that hands off', async () => {
+    const { deps, stopped, listed, enqueued } = fakePorts({ running: [DAILY] });
+
+    const recorded = await runStopCommand(scopeCommand(), {
+      ...deps,
+      fanOut: { expansion: 'hand-off', viewsPerTask: 100, reserveMs: 0 },
+    });
+
+    expect(recorded).toMatchObject({ result: 'expanded', queued: 1 });
+    expect([stopped, listed]).toEqual([[], []]);
+    expect(enqueued).toMatchObject([{ DatabaseName: 'sales', TableNames: ['*'], IssuedAt: ISSUED_AT }]);
   });
 });
 

@@ -1,0 +1,454 @@
+/**
+ * How a scope becomes stops, a page of runs at a time, with few Glue calls per stop.
+ *
+ * 1. A function that may not stop (alarm, schedule, event) hands the scope to the stop queue: one
+ *    message, no Glue call (`handOffScope`).
+ * 2. The queue function expands it (`expandScope`): it lists the scope's runs page by page (up to 1,000
+ *    runs per call) and, for each page, sends stop tasks naming the page's running views, at most
+ *    `viewsPerTask` each. Nothing is held beyond one page, and when the invocation runs short of time
+ *    the listing goes on in a `list` task from the next page's token.
+ * 3. Each stop task, on any instance of the queue function, reads its page again (one List call) and
+ *    stops its views straight from that read (`runScopeTask`): the run guard (`IssuedAt`, and the run id
+ *    the expansion saw) is checked against a read no older than `GUARD_READ_MAX_AGE_MS` when the Stop
+ *    goes out, exactly as for an exact request.
+ *
+ * A stop costs one Stop call plus its share of two List calls per page: 1 + 2/`viewsPerTask` at most.
+ *
+ * Nothing is stopped twice for one request: every view's stop runs under its own idempotency key,
+ * derived from the scope's key and the view, whichever task, redelivery or fallback reaches it. Nothing
+ * is lost: a task is sent before the work it stands for is dropped, and a view a task cannot settle (its
+ * record in progress elsewhere, a failure, a page that no longer shows it) goes to the stop queue as an
+ * exact request under the same key, guarded by its own read.
+ */
+import { createHash } from 'node:crypto';
+import { checkAllowed } from '../policy/allow-list.ts';
+import { contractText } from '../policy/contract-text.ts';
+import { matchesGlob } from '../policy/glob.ts';
+import {
+  NO_CONTROL_CHARACTERS,
+  PARENT_KEY_MAX_LENGTH,
+  type ScopeStopRequest,
+  type ScopeTarget,
+  type StopTarget,
+  type TableStopRequest,
+} from '../request/contract.ts';
+import { ROOT_KEY_MAX_LENGTH, type ScopeTask, scopeTaskBody } from '../request/scope-task.ts';
+import { type Deadline, deadlineExceeded, NO_DEADLINE, withinDeadline } from './deadline.ts';
+import { ReadTooOldError, toStopError } from './errors.ts';
+import { deriveIdempotencyKey } from './idempotency-key.ts';
+import type { RecordedOutcomeName, RecordedStop } from './outcome.ts';
+import type {
+  ActiveRun,
+  OnceResult,
+  QueuedMessage,
+  RunOnce,
+  RunPage,
+  ScopeStopCommand,
+  TableStopCommand,
+  TaskStopCommand,
+} from './ports.ts';
+import type { CommandDependencies } from './run-command.ts';
+import { derivedIdempotencyKey, failureOf, stopFromRead } from './run-command.ts';
+import { currentRun } from './run-guard.ts';
+
+/** How a function expands scopes (static, from its configuration). */
+export interface FanOutSettings {
+  /** `in-place`: the queue function, which may stop. `hand-off`: every other function. */
+  readonly expansion: 'hand-off' | 'in-place';
+  /** Views one stop task names: as many as the instance's Glue budget stops well inside the guard's read age. */
+  readonly viewsPerTask: number;
+  /** Time kept back before the deadline to send what is left as a follow-up task. */
+  readonly reserveMs: number;
+}
+
+/** Expansion in place, 100 views per task, 10 s kept back. */
+export const DEFAULT_FAN_OUT: FanOutSettings = {
+  expansion: 'in-place',
+  viewsPerTask: 100,
+  reserveMs: 10_000,
+};
+
+/** One view settled by a stop task, for the trigger to report as its own outcome. */
+export interface ViewDone {
+  readonly target: StopTarget;
+  readonly idempotencyKey: string;
+  readonly result: OnceResult;
+}
+
+/** What one request's expansion needs from the request under way. */
+export interface ExpansionContext {
+  /** Runs each view's stop at most once (its own idempotency record). */
+  readonly once: RunOnce;
+  readonly reportView: (view: ViewDone) => void;
+  readonly deadline: Deadline;
+  readonly clock: () => number;
+}
+
+export const NO_EXPANSION_CONTEXT: ExpansionContext = {
+  once: async (command, work) => ({ ...(await work(command)), replayed: false }),
+  reportView: () => {},
+  deadline: NO_DEADLINE,
+  clock: Date.now,
+};
+
+const sha256 = (parts: readonly string[]): string =>
+  createHash('sha256').update(parts.join('\n')).digest('hex');
+
+/** The key of a scope handed to the stop queue: one per handing request, never the request's own key. */
+export const handOffKey = (key: string): string => `hand-off-${sha256([key])}`;
+
+/** A task's key is its content: the same task sent twice (a redelivered expansion) runs once. */
+export const scopeTaskKey = (task: ScopeTask): string =>
+  `task-${sha256([
+    task.Kind,
+    task.RootKey,
+    task.PageToken ?? '',
+    task.DryRun === true ? 'dry-run' : '',
+    ...(task.Views ?? []).map((v) => `${v.TableName}\u0000${v.RunId}`),
+  ])}`;
+
+/** A view's key under a scope: what an exact request sent for the view (`viewRequest`) is keyed by too. */
+export const viewKey = (rootKey: string, target: StopTarget, dryRun: boolean): string =>
+  `${dryRun ? 'dry-run:' : ''}${deriveIdempotencyKey(derivedIdempotencyKey(rootKey, target), { kind: 'sqs', messageId: '' })}`;
+
+/** One literal table name: the listing asks Glue for that table only. */
+const singleTable = (names: readonly string[]): string | undefined =>
+  names.length === 1 && !/[*?]/.test(names[0] ?? '*') ? names[0] : undefined;
+
+const listQuery = (scope: ScopeTarget) => {
+  const single = singleTable(scope.TableNames);
+  return {
+    CatalogId: scope.CatalogId,
+    DatabaseName: scope.DatabaseName,
+    ...(single !== undefined ? { TableName: single } : {}),
+  };
+};
+
+const readPage = async (
+  deps: CommandDependencies,
+  scope: ScopeTarget,
+  pageToken: string | undefined,
+): Promise<RunPage> => {
+  try {
+    return await deps.runs.page({ ...listQuery(scope), ...(pageToken !== undefined ? { pageToken } : {}) });
+  } catch (error) {
+    throw failureOf(error);
+  }
+};
+
+/** What a scope, or one of its tasks, carries to every request and task it hands on. */
+interface Expansion {
+  readonly scope: ScopeTarget;
+  readonly issuedAt: string;
+  readonly rootKey: string;
+  readonly accountId: string;
+  readonly dryRun: boolean;
+  readonly parentKey?: string;
+  readonly reason?: string;
+  readonly requestedBy?: string;
+}
+
+const taskOf = (
+  expansion: Expansion,
+  kind: ScopeTask['Kind'],
+  pageToken: string | undefined,
+  views?: ScopeTask['Views'],
+): QueuedMessage =>
+  scopeTaskBody({
+    Kind: kind,
+    CatalogId: expansion.scope.CatalogId,
+    DatabaseName: expansion.scope.DatabaseName,
+    TableNames: [...expansion.scope.TableNames],
+    IssuedAt: expansion.issuedAt,
+    RootKey: expansion.rootKey,
+    ...(pageToken !== undefined ? { PageToken: pageToken } : {}),
+    ...(views !== undefined ? { Views: views } : {}),
+    ...(expansion.dryRun ? { DryRun: true } : {}),
+    ...(expansion.parentKey !== undefined ? { ParentIdempotencyKey: expansion.parentKey } : {}),
+    ...(expansion.reason !== undefined ? { Reason: expansion.reason } : {}),
+    ...(expansion.requestedBy !== undefined ? { RequestedBy: expansion.requestedBy } : {}),
+  });
+
+/** An exact request for one view of a scope, keyed like the view's stop in a task: it acts at most once. */
+const viewRequest = (expansion: Expansion, view: { TableName: string; RunId: string }): TableStopRequest => ({
+  CatalogId: expansion.scope.CatalogId,
+  DatabaseName: expansion.scope.DatabaseName,
+  TableName: view.TableName,
+  RunId: view.RunId,
+  IssuedAt: expansion.issuedAt,
+  IdempotencyKey: derivedIdempotencyKey(expansion.rootKey, {
+    CatalogId: expansion.scope.CatalogId,
+    DatabaseName: expansion.scope.DatabaseName,
+    TableName: view.TableName,
+  }),
+  ParentIdempotencyKey: contractText(expansion.rootKey, PARENT_KEY_MAX_LENGTH),
+  ...(expansion.reason !== undefined ? { Reason: expansion.reason } : {}),
+  ...(expansion.requestedBy !== undefined ? { RequestedBy: expansion.requestedBy } : {}),
+  ...(expansion.dryRun ? { DryRun: true } : {}),
+});
+
+const isAllowed = (deps: CommandDependencies, expansion: Expansion, table: string): boolean =>
+  checkAllowed(deps.allow, expansion.accountId, {
+    CatalogId: expansion.scope.CatalogId,
+    DatabaseName: expansion.scope.DatabaseName,
+    TableName: table,
+  }).kind === 'allowed';
+
+const startedAfter = (run: ActiveRun, issuedAt: string): boolean =>
+  run.startedAt !== undefined && Date.parse(run.startedAt) > Date.parse(issuedAt);
+
+/** The views of a page the scope means to stop: matching, allowed, their current run started in time. */
+const chooseViews = (page: RunPage, expansion: Expansion, deps: CommandDependencies) => {
+  const byTable = new Map<string, ActiveRun[]>();
+  for (const run of page.active) {
+    if (run.target.DatabaseName !== expansion.scope.DatabaseName) continue;
+    if (!expansion.scope.TableNames.some((pattern) => matchesGlob(pattern, run.target.TableName))) continue;
+    const runs = byTable.get(run.target.TableName);
+    if (runs) runs.push(run);
+    else byTable.set(run.target.TableName, [run]);
+  }
+  const views: { TableName: string; RunId: string }[] = [];
+  let outside = 0;
+  let newer = 0;
+  for (const [table, runs] of byTable) {
+    const run = currentRun(runs);
+    if (!run) continue;
+    if (!isAllowed(deps, expansion, table)) outside += 1;
+    else if (startedAfter(run, expansion.issuedAt)) newer += 1;
+    else views.push({ TableName: table, RunId: run.runId });
+  }
+  views.sort((a, b) => (a.TableName < b.TableName ? -1 : a.TableName > b.TableName ? 1 : 0));
+  return { views, outside, newer };
+};
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * The scope's key as its tasks carry it: the command's own key when a task may hold it, else a hash of it
+ * (an event id may hold characters a message must not). Either way the same scope gives the same root.
+ */
+export const rootKeyOf = (key: string): string =>
+  [...key].length <= ROOT_KEY_MAX_LENGTH && NO_CONTROL_CHARACTERS.test(key) && key.isWellFormed()
+    ? key
+    : `root-${sha256([key])}`;
+
+const expansionOf = (command: ScopeStopCommand): Expansion => ({
+  scope: command.target,
+  issuedAt: command.issuedAt,
+  rootKey: rootKeyOf(command.idempotencyKey),
+  accountId: command.accountId,
+  dryRun: command.dryRun,
+  parentKey: contractText(command.idempotencyKey, PARENT_KEY_MAX_LENGTH),
+  ...(command.reason !== undefined ? { reason: command.reason } : {}),
+  ...(command.requestedBy !== undefined ? { requestedBy: command.requestedBy } : {}),
+});
+
+const expansionOfTask = (command: TaskStopCommand): Expansion => {
+  const { task } = command;
+  return {
+    scope: command.target,
+    issuedAt: task.IssuedAt,
+    rootKey: task.RootKey,
+    accountId: command.accountId,
+    dryRun: task.DryRun === true,
+    ...(task.ParentIdempotencyKey !== undefined ? { parentKey: task.ParentIdempotencyKey } : {}),
+    ...(task.Reason !== undefined ? { reason: task.Reason } : {}),
+    ...(task.RequestedBy !== undefined ? { requestedBy: task.RequestedBy } : {}),
+  };
+};
+
+/** Hands a scope to the stop queue, where the queue function expands it. No Glue call. */
+export const handOffScope = async (
+  command: ScopeStopCommand,
+  deps: CommandDependencies,
+): Promise<RecordedStop> => {
+  const now = deps.now ?? (() => new Date());
+  const request: ScopeStopRequest = {
+    CatalogId: command.target.CatalogId,
+    DatabaseName: command.target.DatabaseName,
+    TableNames: [...command.target.TableNames],
+    IssuedAt: command.issuedAt,
+    IdempotencyKey: handOffKey(command.idempotencyKey),
+    ParentIdempotencyKey: contractText(command.idempotencyKey, PARENT_KEY_MAX_LENGTH),
+    ...(command.reason !== undefined ? { Reason: command.reason } : {}),
+    ...(command.requestedBy !== undefined ? { RequestedBy: command.requestedBy } : {}),
+    ...(command.dryRun ? { DryRun: true } : {}),
+  };
+  await deps.queue.enqueue([request]);
+  return {
+    result: 'expanded',
+    decidedAt: now().toISOString(),
+    queued: 1,
+    detail: `handed to the stop queue, to be expanded page by page${command.dryRun ? ' (dry run)' : ''}`,
+  };
+};
+
+const timeLeft = (context: ExpansionContext): number => context.deadline.at - context.clock();
+
+/** Lists a scope page by page from `startToken`, sending stop tasks as it goes. */
+const listScope = async (
+  expansion: Expansion,
+  startToken: string | undefined,
+  deps: CommandDependencies,
+  context: ExpansionContext,
+): Promise<RecordedStop> => {
+  const now = deps.now ?? (() => new Date());
+  const size = Math.max(1, Math.floor((deps.fanOut ?? DEFAULT_FAN_OUT).viewsPerTask));
+  let token = startToken;
+  let pages = 0;
+  let listed = 0;
+  let views = 0;
+  let tasks = 0;
+  let outside = 0;
+  let newer = 0;
+  let continued = false;
+  for (;;) {
+    if (pages > 0 && timeLeft(context) < (deps.fanOut ?? DEFAULT_FAN_OUT).reserveMs) {
+      await deps.queue.enqueue([taskOf(expansion, 'list', token)]);
+      tasks += 1;
+      continued = true;
+      break;
+    }
+    const page = await readPage(deps, expansion.scope, token);
+    pages += 1;
+    listed += page.listed;
+    const chosen = chooseViews(page, expansion, deps);
+    outside += chosen.outside;
+    newer += chosen.newer;
+    views += chosen.views.length;
+    const batch: QueuedMessage[] = [];
+    for (let i = 0; i < chosen.views.length; i += size) {
+      batch.push(taskOf(expansion, 'stop', token, chosen.views.slice(i, i + size)));
+    }
+    if (batch.length > 0) await deps.queue.enqueue(batch);
+    tasks += batch.length;
+    if (page.nextToken === undefined) break;
+    token = page.nextToken;
+  }
+  return {
+    result: 'expanded',
+    decidedAt: now().toISOString(),
+    queued: tasks,
+    detail:
+      `${plural(views, 'running refresh', 'running refreshes')} in ${plural(tasks - (continued ? 1 : 0), 'stop task')} ` +
+      `from ${plural(pages, 'page')} (${plural(listed, 'run')} listed)` +
+      (continued ? '; the listing goes on in a follow-up task' : '') +
+      (outside > 0 ? `; ${outside} outside the allow-list left alone` : '') +
+      (newer > 0 ? `; ${newer} started after the request was issued, left alone` : '') +
+      (expansion.dryRun ? ' (dry run)' : ''),
+  };
+};
+
+/** Expands a scope in the function that may stop: see the module comment. */
+export const expandScope = (
+  command: ScopeStopCommand,
+  deps: CommandDependencies,
+  context: ExpansionContext = NO_EXPANSION_CONTEXT,
+): Promise<RecordedStop> => listScope(expansionOf(command), undefined, deps, context);
+
+/** How many times one stop task reads its page: once, and again each time the read grew too old. */
+const MAX_PAGE_READS = 4;
+
+/** Runs one task of an expansion: goes on listing, or stops its views from a fresh read of its page. */
+export const runScopeTask = async (
+  command: TaskStopCommand,
+  deps: CommandDependencies,
+  context: ExpansionContext = NO_EXPANSION_CONTEXT,
+): Promise<RecordedStop> => {
+  const expansion = expansionOfTask(command);
+  const { task } = command;
+  if (task.Kind === 'list' || task.Views === undefined) {
+    return listScope(expansion, task.PageToken, deps, context);
+  }
+  const now = deps.now ?? (() => new Date());
+  let page = await readPage(deps, expansion.scope, task.PageToken);
+  let readAt = context.clock();
+  let reads = 1;
+  const leftovers: { TableName: string; RunId: string }[] = [];
+  const exact: TableStopRequest[] = [];
+  const counts = new Map<RecordedOutcomeName, number>();
+  let outside = 0;
+  let unreadable = false;
+  for (const view of task.Views) {
+    if (timeLeft(context) < (deps.fanOut ?? DEFAULT_FAN_OUT).reserveMs) {
+      leftovers.push(view);
+      continue;
+    }
+    if (!isAllowed(deps, expansion, view.TableName)) {
+      outside += 1;
+      continue;
+    }
+    const target: StopTarget = {
+      CatalogId: expansion.scope.CatalogId,
+      DatabaseName: expansion.scope.DatabaseName,
+      TableName: view.TableName,
+    };
+    const viewCommand: TableStopCommand = {
+      kind: 'table',
+      idempotencyKey: viewKey(expansion.rootKey, target, expansion.dryRun),
+      target,
+      guard: { runId: view.RunId, issuedAt: expansion.issuedAt },
+      dryRun: expansion.dryRun,
+    };
+    for (;;) {
+      if (unreadable || !page.tables.has(view.TableName)) {
+        // The page no longer shows the view (Glue's pages moved): an exact request reads it by name.
+        exact.push(viewRequest(expansion, view));
+        break;
+      }
+      const runs = page.active.filter((run) => run.target.TableName === view.TableName);
+      const at = readAt;
+      try {
+        const result = await withinDeadline(
+          context.once(viewCommand, (c) => stopFromRead(c as TableStopCommand, runs, at, deps)),
+          context.deadline,
+        );
+        context.reportView({ target, idempotencyKey: viewCommand.idempotencyKey, result });
+        counts.set(result.result, (counts.get(result.result) ?? 0) + 1);
+        break;
+      } catch (error) {
+        if (error instanceof ReadTooOldError && reads < MAX_PAGE_READS && !unreadable) {
+          try {
+            page = await readPage(deps, expansion.scope, task.PageToken);
+            readAt = context.clock();
+            reads += 1;
+            continue;
+          } catch {
+            // The page cannot be read again now: this view and the rest go on as exact requests, each
+            // read by name, rather than the whole task being retried.
+            unreadable = true;
+          }
+        }
+        // In progress elsewhere, throttled past the budget, refused: the exact request under the same
+        // key settles it (or replays what settled it) and parks a refusal with its reason.
+        if (toStopError(error).failure.reason !== 'deadline-exceeded')
+          exact.push(viewRequest(expansion, view));
+        else leftovers.push(view);
+        break;
+      }
+    }
+  }
+  if (leftovers.length === task.Views.length) {
+    // Nothing was started: a follow-up would be this very task (same key, answered as done). Retry it.
+    throw deadlineExceeded(
+      'not started: too little time left before the invocation deadline for a stop task',
+    );
+  }
+  const handed: QueuedMessage[] = [
+    ...(leftovers.length > 0 ? [taskOf(expansion, 'stop', task.PageToken, leftovers)] : []),
+    ...exact,
+  ];
+  if (handed.length > 0) await deps.queue.enqueue(handed);
+  const settled = [...counts].map(([result, n]) => `${n} ${result}`).join(', ') || 'none settled';
+  return {
+    result: 'expanded',
+    decidedAt: now().toISOString(),
+    queued: handed.length,
+    detail:
+      `${plural(task.Views.length, 'view')} from ${plural(reads, 'read')} of the page: ${settled}` +
+      (leftovers.length > 0 ? `; ${leftovers.length} left to a follow-up task` : '') +
+      (exact.length > 0 ? `; ${exact.length} sent as exact requests` : '') +
+      (outside > 0 ? `; ${outside} outside the allow-list left alone` : '') +
+      (expansion.dryRun ? ' (dry run)' : ''),
+  };
+};

@@ -1,0 +1,996 @@
+/**
+ * A scope's expansion in the queue function: listed page by page into stop tasks, and each stop task's
+ * views stopped from one fresh read of its page, behind fakes of Glue, the stop queue and the idempotency
+ * store (`support/fan-out.ts`).
+ */
+import {
+  GlueClient,
+  ListMaterializedViewRefreshTaskRunsCommand,
+  StopMaterializedViewRefreshTaskRunCommand,
+} from '@aws-sdk/client-glue';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { createGlueRefreshRuns } from '../../src/adapters/glue-refresh-runs.ts';
+import { createRateLimiter, unlimited } from '../../src/adapters/rate-limiter.ts';
+import { parseScopeTask, SCOPE_TASK_FIELD, type ScopeTask } from '../../src/request/scope-task.ts';
+import { FAN_OUT_RESERVE_MS, STOP_TASK_BATCH_PLAN_MS } from '../../src/runtime/budget.ts';
+import { fanOutSettings } from '../../src/runtime/stop-runtime.ts';
+import { GlueCallError, ReadTooOldError, StopError } from '../../src/stop/errors.ts';
+import type { QueuedMessage, ScopeStopCommand, TaskStopCommand } from '../../src/stop/ports.ts';
+import { derivedIdempotencyKey, GUARD_READ_MAX_AGE_MS, runStopCommand } from '../../src/stop/run-command.ts';
+import {
+  expandScope,
+  handOffKey,
+  handOffScope,
+  rootKeyOf,
+  runScopeTask,
+  scopeTaskKey,
+  viewKey,
+} from '../../src/stop/scope-expansion.ts';
+import { fakeContext, fakeFanOut, listedRun, runIdOf } from './support/fan-out.ts';
+import { deepFreeze, FUNCTION_ACCOUNT_ID, glueFailure, rejectionOf, scopeTarget } from './support/records.ts';
+
+const ISSUED_AT = '2026-11-29T02:00:00Z';
+const ROOT_KEY = 'key:hand-off-1234';
+const DECIDED_AT = '2026-11-29T02:00:07.000Z';
+
+const scopeCommand = (overrides: Partial<ScopeStopCommand> = {}): ScopeStopCommand =>
+  deepFreeze({
+    kind: 'scope',
+    idempotencyKey: ROOT_KEY,
+    target: scopeTarget(),
+    issuedAt: ISSUED_AT,
+    accountId: FUNCTION_ACCOUNT_ID,
+    dryRun: false,
+    ...overrides,
+  });
+
+/** The task a message on the stop queue carries; fails the test for anything else. */
+const taskIn = (message: QueuedMessage | undefined): ScopeTask => {
+  if (message === undefined || !(SCOPE_TASK_FIELD in message)) {
+    throw new Error(`expected a scope task, got ${JSON.stringify(message)}`);
+  }
+  return message[SCOPE_TASK_FIELD];
+};
+
+const tasksIn = (messages: readonly QueuedMessage[]): ScopeTask[] =>
+  messages.filter((m) => SCOPE_TASK_FIELD in m).map(taskIn);
+
+/** The command the queue function runs for a task, as handleStopRequest builds it. */
+const taskCommand = (task: ScopeTask): TaskStopCommand =>
+  deepFreeze({
+    kind: 'task',
+    idempotencyKey: scopeTaskKey(task),
+    target: { CatalogId: task.CatalogId, DatabaseName: task.DatabaseName, TableNames: task.TableNames },
+    task,
+    accountId: FUNCTION_ACCOUNT_ID,
+  });
+
+/** A stop task as an expansion of `scopeCommand()` sends it. */
+const stopTask = (views: readonly [string, number][], overrides: Partial<ScopeTask> = {}): ScopeTask => ({
+  Kind: 'stop',
+  CatalogId: FUNCTION_ACCOUNT_ID,
+  DatabaseName: 'sales',
+  TableNames: ['*'],
+  IssuedAt: ISSUED_AT,
+  RootKey: ROOT_KEY,
+  Views: views.map(([TableName, n]) => ({ TableName, RunId: runIdOf(n) })),
+  ...overrides,
+});
+
+const target = (TableName: string) => ({ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName });
+
+describe('handOffScope: functions that may not stop hand a scope to the stop queue', () => {
+  it('sends the scope once, with IssuedAt fixed and a key derived from its own, and calls no Glue', async () => {
+    const { deps, enqueued, pages, stops } = fakeFanOut({ runs: [listedRun('daily_mv', 1)] });
+
+    const recorded = await handOffScope(
+      scopeCommand({ idempotencyKey: 'event:e-1', reason: 'cost', requestedBy: 'alarm:x', dryRun: true }),
+      deps,
+    );
+
+    expect(enqueued).toStrictEqual([
+      {
+        CatalogId: FUNCTION_ACCOUNT_ID,
+        DatabaseName: 'sales',
+        TableNames: ['*'],
+        IssuedAt: ISSUED_AT,
+        IdempotencyKey: handOffKey('event:e-1'),
+        ParentIdempotencyKey: 'event:e-1',
+        Reason: 'cost',
+        RequestedBy: 'alarm:x',
+        DryRun: true,
+      },
+    ]);
+    expect(recorded).toStrictEqual({
+      result: 'expanded',
+      decidedAt: DECIDED_AT,
+      queued: 1,
+      detail: 'handed to the stop queue, to be expanded page by page (dry run)',
+    });
+    expect([pages, stops]).toEqual([[], []]);
+  });
+
+  it('is what runStopCommand does with a scope in a function configured to hand off', async () => {
+    const { deps, enqueued, pages } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1)],
+      fanOut: { expansion: 'hand-off' },
+    });
+
+    const recorded = await runStopCommand(scopeCommand(), deps);
+
+    expect(recorded).toMatchObject({ result: 'expanded', queued: 1 });
+    expect(enqueued).toHaveLength(1);
+    expect(pages).toEqual([]);
+  });
+
+  it('gives every handing key its own hand-off key, never the key itself', () => {
+    expect(handOffKey('event:a')).toMatch(/^hand-off-[0-9a-f]{64}$/);
+    expect(handOffKey('event:a')).toBe(handOffKey('event:a'));
+    expect(handOffKey('event:a')).not.toBe(handOffKey('event:b'));
+  });
+});
+
+describe('rootKeyOf: the key a scope hands its tasks', () => {
+  it('is the scope key itself when a task may carry it', () => {
+    expect(rootKeyOf(ROOT_KEY)).toBe(ROOT_KEY);
+  });
+
+  it('is a hash of the key when the key holds what a task may not (an event id with a control character)', () => {
+    const key = 'event:evt\u0001x';
+    const root = rootKeyOf(key);
+    expect(root).toMatch(/^root-[0-9a-f]{64}$/);
+    expect(rootKeyOf(key)).toBe(root);
+    expect(rootKeyOf('event:evt\u0002x')).not.toBe(root);
+  });
+
+  it('gives tasks that pass their contract for such a key', async () => {
+    const { deps, enqueued } = fakeFanOut({ runs: [listedRun('daily_mv', 1)] });
+    await expandScope(scopeCommand({ idempotencyKey: 'event:evt\u0001x' }), deps, fakeContext().context);
+    const [task] = tasksIn(enqueued.flat());
+    expect(parseScopeTask(task, 'ScopeTask')).toMatchObject({ kind: 'task' });
+  });
+});
+
+describe('expandScope: the scope listed page by page into stop tasks', () => {
+  it('sends one stop task per viewsPerTask running views of a page, sorted, each with its run and the page read', async () => {
+    const { deps, enqueued, stops } = fakeFanOut({
+      runs: [
+        listedRun('weekly_mv', 3),
+        listedRun('daily_mv', 1),
+        listedRun('old_mv', 9, { status: 'SUCCEEDED' }),
+        listedRun('hourly_mv', 2, { status: 'STARTING' }),
+      ],
+      fanOut: { viewsPerTask: 2 },
+    });
+
+    const recorded = await expandScope(scopeCommand({ reason: 'cost spike', requestedBy: 'ops' }), deps);
+
+    const task = (views: [string, number][]): QueuedMessage => ({
+      [SCOPE_TASK_FIELD]: stopTask(views, {
+        ParentIdempotencyKey: ROOT_KEY,
+        Reason: 'cost spike',
+        RequestedBy: 'ops',
+      }),
+    });
+    expect(enqueued).toStrictEqual([
+      task([
+        ['daily_mv', 1],
+        ['hourly_mv', 2],
+      ]),
+      task([['weekly_mv', 3]]),
+    ]);
+    expect(recorded).toStrictEqual({
+      result: 'expanded',
+      decidedAt: DECIDED_AT,
+      queued: 2,
+      detail: '3 running refreshes in 2 stop tasks from 1 page (4 runs listed)',
+    });
+    expect(stops).toEqual([]);
+  });
+
+  it('reads a page, sends its tasks, then reads the next: one page at a time, each task naming its page', async () => {
+    const runs = Array.from({ length: 5 }, (_, i) => listedRun(`view_${i}_mv`, i));
+    const { deps, enqueued, steps } = fakeFanOut({ runs, pageSize: 2, fanOut: { viewsPerTask: 10 } });
+
+    const recorded = await expandScope(scopeCommand(), deps);
+
+    expect(steps).toEqual([
+      'list (first)',
+      'enqueue 1',
+      'list page-1',
+      'enqueue 1',
+      'list page-2',
+      'enqueue 1',
+    ]);
+    expect(tasksIn(enqueued).map((t) => [t.PageToken, t.Views?.map((v) => v.TableName)])).toEqual([
+      [undefined, ['view_0_mv', 'view_1_mv']],
+      ['page-1', ['view_2_mv', 'view_3_mv']],
+      ['page-2', ['view_4_mv']],
+    ]);
+    expect(recorded).toMatchObject({
+      queued: 3,
+      detail: '5 running refreshes in 3 stop tasks from 3 pages (5 runs listed)',
+    });
+  });
+
+  it('sends nothing for a page without a running view, and goes on to the next page', async () => {
+    const runs = [
+      listedRun('a_mv', 1, { status: 'SUCCEEDED' }),
+      listedRun('b_mv', 2, { status: 'FAILED' }),
+      listedRun('c_mv', 3),
+    ];
+    const { deps, steps } = fakeFanOut({ runs, pageSize: 2 });
+
+    const recorded = await expandScope(scopeCommand(), deps);
+
+    expect(steps).toEqual(['list (first)', 'list page-1', 'enqueue 1']);
+    expect(recorded).toMatchObject({
+      queued: 1,
+      detail: expect.stringContaining('from 2 pages (3 runs listed)'),
+    });
+  });
+
+  it('leaves out what the scope does not mean: other names, other databases, newer runs, views outside the allow-list', async () => {
+    const { deps, enqueued } = fakeFanOut({
+      runs: [
+        listedRun('daily_mv', 1),
+        listedRun('weekly_mv', 2),
+        listedRun('late_mv', 3, { startedAt: '2026-11-29T02:00:01.000Z' }),
+        listedRun('secret_mv', 4),
+        listedRun('other_db_mv', 5, { DatabaseName: 'marketing' }),
+      ],
+      allow: [{ database: 'sales', tables: ['daily_*', 'late_*', 'weekly_*'] }],
+    });
+    // The port answers for the database asked; one that reports another database's runs is ignored too.
+    const page = deps.runs.page;
+    const runs = {
+      ...deps.runs,
+      page: async (query: Parameters<typeof page>[0]) => {
+        const read = await page(query);
+        const foreign = await page({ ...query, DatabaseName: 'marketing' });
+        return { ...read, active: [...read.active, ...foreign.active] };
+      },
+    };
+
+    const recorded = await expandScope(
+      scopeCommand({
+        target: scopeTarget({ TableNames: ['daily_*', 'late_mv', 'secret_mv', 'other_db_mv'] }),
+      }),
+      { ...deps, runs },
+    );
+
+    expect(tasksIn(enqueued).flatMap((t) => t.Views?.map((v) => v.TableName))).toEqual(['daily_mv']);
+    expect(recorded).toMatchObject({
+      queued: 1,
+      detail:
+        '1 running refresh in 1 stop task from 1 page (4 runs listed); 1 outside the allow-list left alone; ' +
+        '1 started after the request was issued, left alone',
+    });
+  });
+
+  it('names each view once, with its latest run', async () => {
+    const { deps, enqueued } = fakeFanOut({
+      runs: [
+        listedRun('daily_mv', 2, { startedAt: '2026-11-29T01:40:00.000Z' }),
+        listedRun('daily_mv', 1, { startedAt: '2026-11-29T01:00:00.000Z' }),
+      ],
+    });
+
+    await expandScope(scopeCommand(), deps);
+
+    expect(tasksIn(enqueued).map((t) => t.Views)).toEqual([[{ TableName: 'daily_mv', RunId: runIdOf(2) }]]);
+  });
+
+  it('asks Glue for one table when the scope is one exact name, for the database otherwise', async () => {
+    const one = fakeFanOut();
+    const glob = fakeFanOut();
+    const two = fakeFanOut();
+
+    await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['daily_mv'] }) }), one.deps);
+    await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['daily_*'] }) }), glob.deps);
+    await expandScope(scopeCommand({ target: scopeTarget({ TableNames: ['a_mv', 'b_mv'] }) }), two.deps);
+
+    expect([...one.pages, ...glob.pages, ...two.pages]).toStrictEqual([
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName: 'daily_mv' },
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' },
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' },
+    ]);
+  });
+
+  it('carries a dry run into every task, and says so', async () => {
+    const { deps, enqueued } = fakeFanOut({ runs: [listedRun('daily_mv', 1)] });
+
+    const recorded = await expandScope(scopeCommand({ dryRun: true }), deps);
+
+    expect(tasksIn(enqueued).map((t) => t.DryRun)).toEqual([true]);
+    expect(recorded.detail).toMatch(/\(dry run\)$/);
+  });
+
+  it('records expanded with nothing queued when nothing runs', async () => {
+    const { deps, enqueued } = fakeFanOut({ runs: [listedRun('done_mv', 1, { status: 'SUCCEEDED' })] });
+
+    const recorded = await expandScope(scopeCommand(), deps);
+
+    expect(enqueued).toEqual([]);
+    expect(recorded).toStrictEqual({
+      result: 'expanded',
+      decidedAt: DECIDED_AT,
+      queued: 0,
+      detail: '0 running refreshes in 0 stop tasks from 1 page (1 run listed)',
+    });
+  });
+
+  it('goes on in a list task from the next page when the invocation runs short of time', async () => {
+    const runs = Array.from({ length: 6 }, (_, i) => listedRun(`view_${i}_mv`, i));
+    const { deps, enqueued, steps } = fakeFanOut({ runs, pageSize: 2, fanOut: { reserveMs: 10_000 } });
+    const { context, clock } = fakeContext({ msLeft: 30_000 });
+    const page = deps.runs.page;
+    // Each page takes 15 s to read: after the second, less than the reserve is left.
+    const slow = {
+      ...deps.runs,
+      page: async (query: Parameters<typeof page>[0]) => {
+        clock.now += 15_000;
+        return page(query);
+      },
+    };
+
+    const recorded = await expandScope(scopeCommand(), { ...deps, runs: slow }, context);
+
+    expect(steps).toEqual(['list (first)', 'enqueue 1', 'list page-1', 'enqueue 1', 'enqueue 1']);
+    const followUp = taskIn(enqueued.at(-1));
+    expect(followUp).toStrictEqual({
+      Kind: 'list',
+      CatalogId: FUNCTION_ACCOUNT_ID,
+      DatabaseName: 'sales',
+      TableNames: ['*'],
+      IssuedAt: ISSUED_AT,
+      RootKey: ROOT_KEY,
+      PageToken: 'page-2',
+      ParentIdempotencyKey: ROOT_KEY,
+    });
+    expect(recorded).toMatchObject({
+      queued: 3,
+      detail:
+        '4 running refreshes in 2 stop tasks from 2 pages (4 runs listed); the listing goes on in a follow-up task',
+    });
+  });
+
+  it('always reads one page before it hands the rest on, so that a follow-up never repeats it', async () => {
+    const { deps, steps } = fakeFanOut({ runs: [listedRun('daily_mv', 1)] });
+    const { context } = fakeContext({ msLeft: 1_000 });
+
+    const recorded = await expandScope(scopeCommand(), deps, context);
+
+    expect(steps).toEqual(['list (first)', 'enqueue 1']);
+    expect(recorded.queued).toBe(1);
+  });
+
+  it('lets a list task go on from its page, with the scope’s key, guard and dry run', async () => {
+    const runs = Array.from({ length: 5 }, (_, i) => listedRun(`view_${i}_mv`, i));
+    const { deps, enqueued, steps } = fakeFanOut({ runs, pageSize: 2 });
+    const task: ScopeTask = {
+      Kind: 'list',
+      CatalogId: FUNCTION_ACCOUNT_ID,
+      DatabaseName: 'sales',
+      TableNames: ['*'],
+      IssuedAt: ISSUED_AT,
+      RootKey: ROOT_KEY,
+      PageToken: 'page-1',
+      DryRun: true,
+    };
+
+    const recorded = await runScopeTask(taskCommand(task), deps);
+
+    expect(steps).toEqual(['list page-1', 'enqueue 1', 'list page-2', 'enqueue 1']);
+    expect(tasksIn(enqueued)).toMatchObject([
+      { Kind: 'stop', PageToken: 'page-1', RootKey: ROOT_KEY, IssuedAt: ISSUED_AT, DryRun: true },
+      { Kind: 'stop', PageToken: 'page-2', RootKey: ROOT_KEY, IssuedAt: ISSUED_AT, DryRun: true },
+    ]);
+    expect(recorded).toMatchObject({ result: 'expanded', queued: 2 });
+  });
+
+  it('lets an enqueue failure propagate unchanged, so the scope request is retried', async () => {
+    const failure = StopError.retry('fan-out-incomplete', '2 of 3 not sent');
+    const { deps } = fakeFanOut({ runs: [listedRun('daily_mv', 1)], enqueueFails: failure });
+
+    expect(await rejectionOf(expandScope(scopeCommand(), deps))).toBe(failure);
+  });
+
+  it.each([
+    ['AccessDeniedException', 400, 'rejected', 'glue-access-denied'],
+    ['ThrottlingException', 400, 'retry', 'glue-throttled'],
+    ['MaterializedViewRefreshTaskNotRunningException', 400, 'retry', 'glue-unexpected-error'],
+  ] as const)(
+    'turns a List failure %s (HTTP status %s) into a %s StopError with reason %s, queueing nothing',
+    async (code, status, kind, reason) => {
+      const { deps, enqueued } = fakeFanOut({
+        onPage: () => {
+          throw new GlueCallError(glueFailure(code, status));
+        },
+      });
+
+      const error = await rejectionOf(expandScope(scopeCommand(), deps));
+
+      expect(error).toMatchObject({ name: 'StopError', failure: { kind, reason } });
+      expect(enqueued).toEqual([]);
+    },
+  );
+});
+
+describe('runScopeTask: a stop task stops its views from one fresh read of its page', () => {
+  const DAILY_AND_HOURLY: [string, number][] = [
+    ['daily_mv', 1],
+    ['hourly_mv', 2],
+  ];
+
+  it('reads its page once and stops each view, no later than GUARD_READ_MAX_AGE_MS after that read', async () => {
+    const { deps, pages, stops, enqueued } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2), listedRun('other_mv', 3)],
+    });
+    const { context, clock, views } = fakeContext();
+    const readAt = clock.now;
+
+    const recorded = await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY)), deps, context);
+
+    expect(pages).toStrictEqual([{ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales' }]);
+    expect(stops).toStrictEqual([
+      { target: target('daily_mv'), sendBy: readAt + GUARD_READ_MAX_AGE_MS },
+      { target: target('hourly_mv'), sendBy: readAt + GUARD_READ_MAX_AGE_MS },
+    ]);
+    expect(views).toStrictEqual([
+      {
+        target: target('daily_mv'),
+        idempotencyKey: viewKey(ROOT_KEY, target('daily_mv'), false),
+        result: {
+          result: 'stop-requested',
+          decidedAt: DECIDED_AT,
+          runId: runIdOf(1),
+          runStartedAt: '2026-11-29T01:30:00.000Z',
+          replayed: false,
+        },
+      },
+      {
+        target: target('hourly_mv'),
+        idempotencyKey: viewKey(ROOT_KEY, target('hourly_mv'), false),
+        result: {
+          result: 'stop-requested',
+          decidedAt: DECIDED_AT,
+          runId: runIdOf(2),
+          runStartedAt: '2026-11-29T01:30:00.000Z',
+          replayed: false,
+        },
+      },
+    ]);
+    expect(enqueued).toEqual([]);
+    expect(recorded).toStrictEqual({
+      result: 'expanded',
+      decidedAt: DECIDED_AT,
+      queued: 0,
+      detail: '2 views from 1 read of the page: 2 stop-requested',
+    });
+  });
+
+  it('gives a task it could not start back for another delivery, rather than a follow-up that is itself', async () => {
+    const { deps, pages, stops, enqueued } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+    });
+    // Less time left than a view and its follow-up need: a follow-up would carry the same views, be the
+    // same task under the same key, and be answered as done without a stop.
+    const { context } = fakeContext({ msLeft: 1 });
+
+    const error = await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY)), deps, context).catch((e) => e);
+
+    expect(error).toBeInstanceOf(StopError);
+    expect((error as StopError).failure).toStrictEqual({ kind: 'retry', reason: 'deadline-exceeded' });
+    expect(pages).toHaveLength(1);
+    expect(stops).toEqual([]);
+    expect(enqueued).toEqual([]);
+  });
+
+  it('reads the page the expansion read, by its token', async () => {
+    const runs = Array.from({ length: 3 }, (_, i) => listedRun(`view_${i}_mv`, i));
+    const { deps, pages, stops } = fakeFanOut({ runs, pageSize: 2 });
+
+    await runScopeTask(
+      taskCommand(stopTask([['view_2_mv', 2]], { PageToken: 'page-1' })),
+      deps,
+      fakeContext().context,
+    );
+
+    expect(pages).toStrictEqual([
+      { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', pageToken: 'page-1' },
+    ]);
+    expect(stops.map((s) => s.target.TableName)).toEqual(['view_2_mv']);
+  });
+
+  it('applies the run guard to the read: a replaced run, a newer run, a finished run are not stopped', async () => {
+    const { deps, stops } = fakeFanOut({
+      runs: [
+        // The expansion saw run 1 of daily_mv; it has been replaced by run 11 since.
+        listedRun('daily_mv', 11, { startedAt: '2026-11-29T01:59:00.000Z' }),
+        listedRun('daily_mv', 1, { status: 'SUCCEEDED' }),
+        // hourly_mv still runs run 2, but restarted with the same id after IssuedAt (a forged task's view).
+        listedRun('hourly_mv', 2, { startedAt: '2026-11-29T02:00:05.000Z' }),
+        listedRun('weekly_mv', 3, { status: 'SUCCEEDED' }),
+      ],
+    });
+    const { context, views } = fakeContext();
+
+    const recorded = await runScopeTask(
+      taskCommand(stopTask([...DAILY_AND_HOURLY, ['weekly_mv', 3]])),
+      deps,
+      context,
+    );
+
+    expect(stops).toEqual([]);
+    expect(views.map((v) => [v.target.TableName, v.result.result, v.result.runId])).toEqual([
+      ['daily_mv', 'skipped', runIdOf(11)],
+      ['hourly_mv', 'skipped', runIdOf(2)],
+      ['weekly_mv', 'not-running', undefined],
+    ]);
+    expect(recorded.detail).toBe('3 views from 1 read of the page: 2 skipped, 1 not-running');
+  });
+
+  it('records what Glue answers for a view that is already being stopped or no longer runs', async () => {
+    const { deps } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+      onStop: (stopped) => {
+        const code =
+          stopped.TableName === 'daily_mv'
+            ? 'MaterializedViewRefreshTaskStoppingException'
+            : 'MaterializedViewRefreshTaskNotRunningException';
+        throw new GlueCallError(glueFailure(code, 400));
+      },
+    });
+    const { context, views } = fakeContext();
+
+    await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY)), deps, context);
+
+    expect(views.map((v) => v.result.result)).toEqual(['already-stopping', 'not-running']);
+  });
+
+  it('rehearses a dry-run task: every view says what it would stop, under its dry-run key, with no Stop', async () => {
+    const { deps, stops } = fakeFanOut({ runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)] });
+    const { context, views } = fakeContext();
+
+    const recorded = await runScopeTask(
+      taskCommand(stopTask(DAILY_AND_HOURLY, { DryRun: true })),
+      deps,
+      context,
+    );
+
+    expect(stops).toEqual([]);
+    expect(views.map((v) => [v.idempotencyKey, v.result.result])).toEqual([
+      [viewKey(ROOT_KEY, target('daily_mv'), true), 'dry-run'],
+      [viewKey(ROOT_KEY, target('hourly_mv'), true), 'dry-run'],
+    ]);
+    expect(views.every((v) => v.idempotencyKey.startsWith('dry-run:key:scope-'))).toBe(true);
+    expect(recorded.detail).toBe('2 views from 1 read of the page: 2 dry-run (dry run)');
+  });
+
+  it('answers a view already stopped under its key from the record, without a Stop', async () => {
+    const { deps, stops } = fakeFanOut({ runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)] });
+    const { context, views, store } = fakeContext();
+    store.records.set(viewKey(ROOT_KEY, target('daily_mv'), false), {
+      done: { result: 'stop-requested', decidedAt: DECIDED_AT, runId: runIdOf(1), replayed: false },
+    });
+
+    await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY)), deps, context);
+
+    expect(stops.map((s) => s.target.TableName)).toEqual(['hourly_mv']);
+    expect(views.map((v) => [v.target.TableName, v.result.result, v.result.replayed])).toEqual([
+      ['daily_mv', 'stop-requested', true],
+      ['hourly_mv', 'stop-requested', false],
+    ]);
+  });
+
+  it('leaves a forged view outside the allow-list alone, without a Stop', async () => {
+    const { deps, stops } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+      allow: [{ database: 'sales', tables: ['hourly_*'] }],
+    });
+    const { context, views } = fakeContext();
+
+    const recorded = await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY)), deps, context);
+
+    expect(stops.map((s) => s.target.TableName)).toEqual(['hourly_mv']);
+    expect(views.map((v) => v.target.TableName)).toEqual(['hourly_mv']);
+    expect(recorded.detail).toBe(
+      '2 views from 1 read of the page: 1 stop-requested; 1 outside the allow-list left alone',
+    );
+  });
+});
+
+describe('runScopeTask: a read too old to vouch for a Stop is read again', () => {
+  it('reads the page again when the Glue budget has no slot within the read age, then stops from the new read', async () => {
+    let refusals = 1;
+    const { deps, pages, stops, steps } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1)],
+      onStop: () => {
+        if (refusals-- > 0) throw new ReadTooOldError('no slot in time');
+      },
+    });
+    const { context, clock, views } = fakeContext();
+    const page = deps.runs.page;
+    const slow = {
+      ...deps.runs,
+      page: async (query: Parameters<typeof page>[0]) => {
+        clock.now += 7_000;
+        return page(query);
+      },
+    };
+
+    const recorded = await runScopeTask(
+      taskCommand(stopTask([['daily_mv', 1]])),
+      { ...deps, runs: slow },
+      context,
+    );
+
+    expect(steps).toEqual(['list (first)', 'stop daily_mv', 'list (first)', 'stop daily_mv']);
+    expect(pages).toHaveLength(2);
+    // Each Stop may go out only until GUARD_READ_MAX_AGE_MS after the read it relies on: the second read's.
+    const [first, second] = stops;
+    expect(second?.sendBy).toBe((first?.sendBy ?? 0) + 7_000);
+    expect(views.map((v) => v.result.result)).toEqual(['stop-requested']);
+    expect(recorded.detail).toBe('1 view from 2 reads of the page: 1 stop-requested');
+  });
+
+  it('hands a view it could never stop in time to an exact request under the same key, after four reads', async () => {
+    const { deps, pages, enqueued } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1)],
+      onStop: () => {
+        throw new ReadTooOldError('no slot in time');
+      },
+    });
+    const { context, views } = fakeContext();
+
+    const recorded = await runScopeTask(taskCommand(stopTask([['daily_mv', 1]])), deps, context);
+
+    expect(pages).toHaveLength(4);
+    expect(views).toEqual([]);
+    expect(enqueued).toStrictEqual([
+      {
+        ...target('daily_mv'),
+        RunId: runIdOf(1),
+        IssuedAt: ISSUED_AT,
+        IdempotencyKey: derivedIdempotencyKey(ROOT_KEY, target('daily_mv')),
+        ParentIdempotencyKey: ROOT_KEY,
+      },
+    ]);
+    expect(recorded).toMatchObject({
+      queued: 1,
+      detail: expect.stringContaining('1 sent as exact requests'),
+    });
+  });
+});
+
+describe('runScopeTask: a page that cannot be read again', () => {
+  it('sends the view and every view after it as exact requests, and completes the task', async () => {
+    let reads = 0;
+    const { deps, pages, enqueued } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+      onPage: () => {
+        reads += 1;
+        if (reads > 1)
+          throw new GlueCallError({ code: 'ThrottlingException', message: 'slow down', httpStatusCode: 400 });
+      },
+      onStop: () => {
+        throw new ReadTooOldError('no slot in time');
+      },
+    });
+    const { context, views } = fakeContext();
+
+    const recorded = await runScopeTask(
+      taskCommand(
+        stopTask([
+          ['daily_mv', 1],
+          ['hourly_mv', 2],
+        ]),
+      ),
+      deps,
+      context,
+    );
+
+    expect(pages).toHaveLength(2);
+    expect(views).toEqual([]);
+    expect(enqueued.map((m) => ('TableName' in m ? m.TableName : 'a task'))).toEqual([
+      'daily_mv',
+      'hourly_mv',
+    ]);
+    expect(recorded).toMatchObject({
+      queued: 2,
+      detail: expect.stringContaining('2 sent as exact requests'),
+    });
+  });
+});
+
+describe('the unlimited rate limiter keeps a deadline too', () => {
+  it('refuses a caller whose deadline has passed, so a read too old is read again without a budget', async () => {
+    const passed = { at: Date.now() - 1, signal: new AbortController().signal };
+    await expect(unlimited.acquire(passed)).rejects.toMatchObject({
+      failure: { reason: 'deadline-exceeded' },
+    });
+    await expect(
+      unlimited.acquire({ at: Date.now() + 60_000, signal: new AbortController().signal }),
+    ).resolves.toBeUndefined();
+  });
+});
+
+describe('runScopeTask: the Glue adapter and its rate limiter keep the read age', () => {
+  const glueMock = mockClient(GlueClient);
+  const LIST = ListMaterializedViewRefreshTaskRunsCommand;
+  const STOP = StopMaterializedViewRefreshTaskRunCommand;
+
+  /** The real adapter over a mocked Glue, paced by the real limiter on the test's clock (sleeping moves it). */
+  const pacedGlue = (requestsPerSecond: number) => {
+    glueMock.reset();
+    glueMock.on(LIST).resolves({
+      MaterializedViewRefreshTaskRuns: [
+        {
+          MaterializedViewRefreshTaskRunId: runIdOf(1),
+          CatalogId: FUNCTION_ACCOUNT_ID,
+          DatabaseName: 'sales',
+          TableName: 'daily_mv',
+          Status: 'RUNNING',
+          StartTime: new Date('2026-11-29T01:30:00.000Z'),
+        },
+      ],
+    });
+    glueMock.on(STOP).resolves({});
+    // The deadline is compared with the wall clock too: the test's clock starts now.
+    const { context, clock } = fakeContext({ startAt: Date.now(), msLeft: 600_000 });
+    const limiter = createRateLimiter(requestsPerSecond, {
+      now: () => clock.now,
+      sleep: async (ms) => {
+        clock.now += ms;
+      },
+    });
+    const glue = createGlueRefreshRuns(new GlueClient({ region: 'us-east-1' }), {
+      limiters: { stop: limiter, list: limiter },
+      deadline: () => context.deadline,
+    });
+    const { deps, enqueued } = fakeFanOut();
+    return { deps: { ...deps, stopper: glue, runs: glue }, enqueued, context };
+  };
+
+  it('stops from the read when the budget has a slot within GUARD_READ_MAX_AGE_MS of it', async () => {
+    const { deps, context, enqueued } = pacedGlue(1);
+
+    await runScopeTask(taskCommand(stopTask([['daily_mv', 1]])), deps, context);
+
+    expect([glueMock.commandCalls(LIST).length, glueMock.commandCalls(STOP).length]).toEqual([1, 1]);
+    expect(enqueued).toEqual([]);
+  });
+
+  it('never stops from a stale read: with one slot every 10 s the page is read again, then handed to an exact request', async () => {
+    const { deps, context, enqueued } = pacedGlue(0.1);
+
+    const recorded = await runScopeTask(taskCommand(stopTask([['daily_mv', 1]])), deps, context);
+
+    // Each read takes a slot; the Stop's slot would come 10 s after it, past the read age: no Stop at all.
+    expect(glueMock.commandCalls(LIST)).toHaveLength(4);
+    expect(glueMock.commandCalls(STOP)).toHaveLength(0);
+    expect(enqueued).toMatchObject([
+      { TableName: 'daily_mv', IdempotencyKey: derivedIdempotencyKey(ROOT_KEY, target('daily_mv')) },
+    ]);
+    expect(recorded.detail).toBe('1 view from 4 reads of the page: none settled; 1 sent as exact requests');
+  });
+});
+
+describe('runScopeTask: what a task cannot settle goes back to the stop queue, nothing is lost', () => {
+  it('sends a view whose record is in progress elsewhere as an exact request under the same key', async () => {
+    const { deps, stops, enqueued } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+    });
+    const { context, views, store } = fakeContext();
+    store.records.set(viewKey(ROOT_KEY, target('daily_mv'), false), 'in-progress');
+
+    const recorded = await runScopeTask(
+      taskCommand(
+        stopTask(
+          [
+            ['daily_mv', 1],
+            ['hourly_mv', 2],
+          ],
+          { Reason: 'cost', RequestedBy: 'ops' },
+        ),
+      ),
+      deps,
+      context,
+    );
+
+    expect(stops.map((s) => s.target.TableName)).toEqual(['hourly_mv']);
+    expect(views.map((v) => v.target.TableName)).toEqual(['hourly_mv']);
+    expect(enqueued).toStrictEqual([
+      {
+        ...target('daily_mv'),
+        RunId: runIdOf(1),
+        IssuedAt: ISSUED_AT,
+        IdempotencyKey: derivedIdempotencyKey(ROOT_KEY, target('daily_mv')),
+        ParentIdempotencyKey: ROOT_KEY,
+        Reason: 'cost',
+        RequestedBy: 'ops',
+      },
+    ]);
+    expect(recorded).toMatchObject({
+      queued: 1,
+      detail: '2 views from 1 read of the page: 1 stop-requested; 1 sent as exact requests',
+    });
+  });
+
+  it('sends a view its page no longer shows as an exact request, which reads the view by name', async () => {
+    // Glue's pages moved: the view is on another page now. Nothing is decided from a read that did not see it.
+    const { deps, stops, enqueued } = fakeFanOut({ runs: [listedRun('hourly_mv', 2)] });
+    const { context, views } = fakeContext();
+
+    await runScopeTask(
+      taskCommand(
+        stopTask(
+          [
+            ['daily_mv', 1],
+            ['hourly_mv', 2],
+          ],
+          { DryRun: true },
+        ),
+      ),
+      deps,
+      context,
+    );
+
+    expect(stops).toEqual([]);
+    expect(views.map((v) => v.target.TableName)).toEqual(['hourly_mv']);
+    expect(enqueued).toStrictEqual([
+      {
+        ...target('daily_mv'),
+        RunId: runIdOf(1),
+        IssuedAt: ISSUED_AT,
+        IdempotencyKey: derivedIdempotencyKey(ROOT_KEY, target('daily_mv')),
+        ParentIdempotencyKey: ROOT_KEY,
+        DryRun: true,
+      },
+    ]);
+  });
+
+  it.each([
+    ['ThrottlingException', 400],
+    ['AccessDeniedException', 400],
+    ['InternalServiceException', 500],
+  ] as const)(
+    'sends a view whose Stop failed with %s as an exact request, and stops the others',
+    async (code, status) => {
+      const { deps, stops, enqueued } = fakeFanOut({
+        runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+        onStop: (stopped) => {
+          if (stopped.TableName === 'daily_mv') throw new GlueCallError(glueFailure(code, status));
+        },
+      });
+      const { context, views, store } = fakeContext();
+
+      await runScopeTask(
+        taskCommand(
+          stopTask([
+            ['daily_mv', 1],
+            ['hourly_mv', 2],
+          ]),
+        ),
+        deps,
+        context,
+      );
+
+      expect(stops.map((s) => s.target.TableName)).toEqual(['daily_mv', 'hourly_mv']);
+      expect(views.map((v) => v.target.TableName)).toEqual(['hourly_mv']);
+      expect(enqueued).toMatchObject([
+        { TableName: 'daily_mv', IdempotencyKey: derivedIdempotencyKey(ROOT_KEY, target('daily_mv')) },
+      ]);
+      // The failed view left no record: its exact request acts under the key.
+      expect(store.records.has(viewKey(ROOT_KEY, target('daily_mv'), false))).toBe(false);
+    },
+  );
+
+  it('hands the views it has no time for to a follow-up stop task of the same page', async () => {
+    const { deps, stops, enqueued } = fakeFanOut({
+      runs: [listedRun('a_mv', 1), listedRun('b_mv', 2), listedRun('c_mv', 3)],
+      onStop: () => {
+        clock.now += 15_000;
+      },
+    });
+    const { context, clock } = fakeContext({ msLeft: 39_000 });
+    const task = stopTask(
+      [
+        ['a_mv', 1],
+        ['b_mv', 2],
+        ['c_mv', 3],
+      ],
+      { PageToken: 'page-7' },
+    );
+    const pageRunsForToken = deps.runs.page;
+    const runs = {
+      ...deps.runs,
+      page: (query: Parameters<typeof pageRunsForToken>[0]) => {
+        const { pageToken: _token, ...first } = query;
+        return pageRunsForToken(first);
+      },
+    };
+
+    const recorded = await runScopeTask(taskCommand(task), { ...deps, runs }, context);
+
+    // a: 39 s left; b: 24 s left; c: 9 s left, less than the 10 s reserve.
+    expect(stops.map((s) => s.target.TableName)).toEqual(['a_mv', 'b_mv']);
+    const followUp = taskIn(enqueued[0]);
+    expect(followUp).toStrictEqual({ ...task, Views: [{ TableName: 'c_mv', RunId: runIdOf(3) }] });
+    expect(scopeTaskKey(followUp)).not.toBe(scopeTaskKey(task));
+    expect(recorded).toMatchObject({
+      queued: 1,
+      detail: '3 views from 1 read of the page: 2 stop-requested; 1 left to a follow-up task',
+    });
+  });
+});
+
+describe('scopeTaskKey and viewKey', () => {
+  it('keys a task by its content: the same task twice has one key, any difference another', () => {
+    const task = stopTask([['daily_mv', 1]]);
+
+    expect(scopeTaskKey(task)).toBe(scopeTaskKey({ ...task }));
+    expect(scopeTaskKey(task)).toMatch(/^task-[0-9a-f]{64}$/);
+    expect(
+      new Set([
+        scopeTaskKey(task),
+        scopeTaskKey({ ...task, PageToken: 'page-1' }),
+        scopeTaskKey({ ...task, DryRun: true }),
+        scopeTaskKey({ ...task, RootKey: 'key:other' }),
+        scopeTaskKey({ ...task, Views: [{ TableName: 'daily_mv', RunId: runIdOf(2) }] }),
+        scopeTaskKey({ ...task, Kind: 'list', Views: undefined }),
+      ]).size,
+    ).toBe(6);
+  });
+
+  it('keys a view under a scope apart from its dry run, and apart from the same view under another scope', () => {
+    const daily = target('daily_mv');
+
+    expect(viewKey(ROOT_KEY, daily, false)).toBe(`key:${derivedIdempotencyKey(ROOT_KEY, daily)}`);
+    expect(viewKey(ROOT_KEY, daily, true)).toBe(`dry-run:key:${derivedIdempotencyKey(ROOT_KEY, daily)}`);
+    expect(viewKey('key:other', daily, false)).not.toBe(viewKey(ROOT_KEY, daily, false));
+  });
+});
+
+describe('fanOutSettings: how each function expands, and how many views a task names', () => {
+  it('expands in the queue function only; every other function hands scopes off', () => {
+    expect(
+      (['sqs', 'eventbridge', 'alarm', 'schedule'] as const).map(
+        (trigger) => fanOutSettings(trigger, 18).expansion,
+      ),
+    ).toEqual(['in-place', 'hand-off', 'hand-off', 'hand-off']);
+  });
+
+  it.each([
+    [18, 72],
+    [10, 40],
+    [0.2, 1],
+    [0.01, 1],
+    [25, 100],
+    [1000, 100],
+    [undefined, 100],
+  ])('names as many views as a share of %s/s stops in 80 %% of the read age: %s', (rate, views) => {
+    expect(fanOutSettings('sqs', rate)).toStrictEqual({
+      expansion: 'in-place',
+      viewsPerTask: views,
+      reserveMs: FAN_OUT_RESERVE_MS,
+    });
+  });
+
+  it.each([
+    // share, batch size, views per task: a full batch of tasks takes about STOP_TASK_BATCH_PLAN_MS at the share
+    [18.18, 10, 27],
+    [5, 5, 15],
+    [1.66, 10, 2],
+    [18, 1, 72],
+  ])(
+    'names no more views than a batch of tasks stops in the planned time: share %s/s, batch %s → %s',
+    (rate, batch, views) => {
+      const settings = fanOutSettings('sqs', rate, batch);
+      expect(settings.viewsPerTask).toBe(views);
+      expect((batch * settings.viewsPerTask) / rate).toBeLessThanOrEqual(STOP_TASK_BATCH_PLAN_MS / 1000);
+    },
+  );
+});
