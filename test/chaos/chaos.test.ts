@@ -1,6 +1,7 @@
 /**
  * The chaos suite's own pieces (`npm run chaos` itself takes minutes and is not part of `npm test`): the
- * seeded plan, the oracle, the settings reader, the report, the execution environments and the event source.
+ * seeded plan, the oracle, the settings reader, the report, the execution environments and the event source;
+ * and a small run with scope requests through the built queue bundle.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,19 +13,38 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../scripts/build.ts';
 import { EnvironmentPool, type InvocationResult } from './environments.ts';
 import { ChaosEventSource } from './event-source.ts';
-import { acceptedStopsByRun, judge, type OracleRequest, type OracleRun } from './oracle.ts';
 import {
+  acceptedStopsByRun,
+  type DeadLetter,
+  glueCallsByPart,
+  judge,
+  judgeScopes,
+  type OracleRequest,
+  type OracleRun,
+  type ScopeFacts,
+  type ScopeViewFacts,
+  scopeViewsOf,
+} from './oracle.ts';
+import {
+  CHAOS_DATABASE,
   chooseSome,
+  DEFAULT_SCOPE_SHARES,
   DELAY_BEYOND_SOCKET_TIMEOUT_MS,
+  duplicatesTask,
   faultKey,
   faultLabel,
   glueFaultMix,
   killAfterMs,
   planRequests,
+  planScopes,
   requestBody,
+  scopePrefix,
+  scopeRequestBody,
+  sendOrder,
 } from './plan.ts';
-import { percentile, replaceSection, SECTION_END, SECTION_START } from './report.ts';
+import { percentile, renderMarkdown, replaceSection, SECTION_END, SECTION_START, targets } from './report.ts';
 import { deployedSettings, simulatedVisibilityTimeoutSeconds } from './settings.ts';
+import { runChaos } from './suite.ts';
 
 describe('the seeded plan', () => {
   it('is the same for the same seed and differs for another', () => {
@@ -103,6 +123,97 @@ describe('the seeded plan', () => {
     for (const k of kills) expect(k).toBeGreaterThanOrEqual(0);
     for (const k of kills) expect(k).toBeLessThan(1_000);
     expect(killAfterMs(5, 3, 1_000)).toBe(killAfterMs(5, 3, 1_000));
+  });
+});
+
+describe('the seeded scope plan', () => {
+  it('is the same for the same seed and differs for another', () => {
+    expect(planScopes(7, 20, 1000)).toEqual(planScopes(7, 20, 1000));
+    expect(planScopes(7, 20, 1000)).not.toEqual(planScopes(8, 20, 1000));
+  });
+
+  it('gives each scope 10 to 50 views of its own, in the shared database by glob or in its own by `*`', () => {
+    const scopes = planScopes(11, 20, 1000);
+    const views = scopes.flatMap((s) => s.views);
+    expect(new Set(views.map((v) => v.tableName)).size).toBe(views.length);
+    for (const scope of scopes) {
+      expect(scope.views.length).toBeGreaterThanOrEqual(10);
+      expect(scope.views.length).toBeLessThanOrEqual(50);
+      for (const view of scope.views) expect(view.tableName.startsWith(scopePrefix(scope.index))).toBe(true);
+      if (scope.layout === 'glob') {
+        expect(scope.databaseName).toBe(CHAOS_DATABASE);
+        expect(scope.tableNames).toEqual([`${scopePrefix(scope.index)}*`]);
+      } else {
+        expect(scope.databaseName).not.toBe(CHAOS_DATABASE);
+        expect(scope.tableNames).toEqual(['*']);
+      }
+    }
+    expect(scopes.filter((s) => s.layout === 'database')).toHaveLength(10);
+    expect(new Set(scopes.filter((s) => s.layout === 'database').map((s) => s.databaseName)).size).toBe(
+      scopes.filter((s) => s.layout === 'database').length,
+    );
+    // A glob of one scope never matches another scope's views.
+    expect(views.filter((v) => v.tableName.startsWith(scopePrefix(1))).length).toBe(scopes[1]?.views.length);
+  });
+
+  it('has the configured shares of denied, finished and replaced views and of duplicated scopes', () => {
+    const scopes = planScopes(11, 20, 1000);
+    const views = scopes.flatMap((s) => s.views);
+    const count = (kind: string) => views.filter((v) => v.kind === kind).length;
+    expect(count('denied')).toBe(Math.round(views.length * DEFAULT_SCOPE_SHARES.denied));
+    expect(count('finished')).toBe(Math.round(views.length * DEFAULT_SCOPE_SHARES.finished));
+    expect(count('replaced')).toBe(Math.round(views.length * DEFAULT_SCOPE_SHARES.replaced));
+    expect(scopes.filter((s) => s.duplicate)).toHaveLength(4);
+    // Finished runs end before the expansion or while it runs; replaced ones before the expansion or the task.
+    for (const view of views) {
+      if (view.kind === 'finished') expect(['before-expansion', 'after-expansion']).toContain(view.change);
+      else if (view.kind === 'replaced') expect(['before-expansion', 'before-task']).toContain(view.change);
+      else expect(view.change).toBeUndefined();
+    }
+    expect(new Set(views.map((v) => v.change))).toEqual(
+      new Set([undefined, 'before-expansion', 'after-expansion', 'before-task']),
+    );
+    const combos = new Set(scopes.map((s) => `${s.idempotencyKey !== undefined}/${s.issuedAt}`));
+    expect(combos.size).toBeGreaterThan(2);
+  });
+
+  it('sends every exact request in order, each scope once, right after the request it is placed after', () => {
+    const requests = planRequests(3, 50);
+    const scopes = planScopes(3, 6, 50);
+    const order = sendOrder(requests, scopes);
+    expect(order.filter((m) => m.kind === 'exact').map((m) => m.request.index)).toEqual(
+      requests.map((r) => r.index),
+    );
+    expect(order.flatMap((m) => (m.kind === 'scope' ? [m.scope.index] : [])).sort((a, b) => a - b)).toEqual(
+      scopes.map((s) => s.index),
+    );
+    order.forEach((m, i) => {
+      if (m.kind !== 'scope') return;
+      const before = order.slice(0, i).filter((p) => p.kind === 'exact');
+      expect(before.at(-1)?.kind === 'exact' ? before.at(-1)?.request.index : -1).toBe(
+        before.length === 0 ? -1 : m.scope.sendAfter,
+      );
+    });
+  });
+
+  it('writes the scope request body with its guards, and decides task duplicates by the views alone', () => {
+    const [scope] = planScopes(1, 1, 10);
+    if (!scope) throw new Error('no scope');
+    const body = scopeRequestBody(
+      { ...scope, idempotencyKey: 'k', issuedAt: true },
+      '2026-11-29T02:00:00.000Z',
+    );
+    expect(body).toMatchObject({
+      DatabaseName: scope.databaseName,
+      TableNames: scope.tableNames,
+      IdempotencyKey: 'k',
+      IssuedAt: '2026-11-29T02:00:00.000Z',
+    });
+    expect(body).not.toHaveProperty('TableName');
+    expect(scopeRequestBody({ ...scope, issuedAt: false }, 'x')).not.toHaveProperty('IssuedAt');
+    expect(duplicatesTask(5, ['b', 'a'], 0.5)).toBe(duplicatesTask(5, ['a', 'b'], 0.5));
+    expect(duplicatesTask(5, ['a'], 1)).toBe(true);
+    expect(duplicatesTask(5, ['a'], 0)).toBe(false);
   });
 });
 
@@ -200,6 +311,185 @@ describe('the oracle', () => {
       { operation: 'StartMaterializedViewRefreshTaskRun', runId: 'b' },
     ]);
     expect([...counts]).toEqual([['a', 2]]);
+  });
+});
+
+describe('the scope oracle', () => {
+  const scopes: ScopeFacts[] = [
+    { index: 0, databaseName: 'chaos', tableNames: ['scope_0000_*'], key: 'key:s0' },
+    { index: 1, databaseName: 'chaos_scope_0001', tableNames: ['*'], key: 'message:m1' },
+  ];
+  const view = (scope: number, n: number, extra: Partial<ScopeViewFacts> = {}): ScopeViewFacts => ({
+    scope,
+    tableName: `${scopePrefix(scope)}v${n}`,
+    kind: 'view',
+    runId: `run-${scope}-${n}`,
+    newerRunIds: [],
+    ...extra,
+  });
+  const runs = (entries: Record<string, OracleRun>) => new Map(Object.entries(entries));
+  const viewKey = `scope-${'a'.repeat(64)}`;
+
+  it('judges each view like a request, and a denied view by its parking under its own key', () => {
+    const views = [
+      view(0, 0),
+      view(0, 1, { kind: 'finished' }),
+      view(0, 2, { kind: 'denied', refusedByGlue: true }),
+      view(0, 3),
+      view(0, 4),
+      view(1, 0, { kind: 'denied' }),
+    ];
+    const result = judgeScopes({
+      scopes,
+      views,
+      runs: runs({
+        'run-0-0': { status: 'STOPPED', acceptedStops: 1 },
+        'run-0-1': { status: 'SUCCEEDED', acceptedStops: 0 },
+        'run-0-2': { status: 'RUNNING', acceptedStops: 0 },
+        'run-0-3': { status: 'RUNNING', acceptedStops: 0 },
+        'run-0-4': { status: 'RUNNING', acceptedStops: 0 },
+        'run-1-0': { status: 'RUNNING', acceptedStops: 0 },
+      }),
+      deadLetters: [
+        {
+          shape: 'exact',
+          tableName: 'scope_0000_v2',
+          reason: 'glue-access-denied',
+          idempotencyKey: viewKey,
+          parentIdempotencyKey: 'key:s0',
+        },
+        { shape: 'exact', tableName: 'scope_0000_v3' },
+        // A task parked on its last delivery names its views: parked, though not under the view's key.
+        {
+          shape: 'task',
+          databaseName: 'chaos_scope_0001',
+          tableNames: ['*'],
+          views: ['scope_0001_v0'],
+          reason: 'retries-exhausted',
+        },
+      ],
+    });
+    expect(result.verdicts.map((v) => v.end)).toEqual([
+      'stopped',
+      'not-running',
+      'parked',
+      'redriven',
+      'nowhere',
+      'parked',
+    ]);
+    expect(result.verdicts.map((v) => v.parkedAs)).toEqual([
+      undefined,
+      undefined,
+      'view',
+      undefined,
+      undefined,
+      'task',
+    ]);
+    expect(result.lost).toBe(2);
+    expect(result.lostRedriven).toBe(1);
+    expect(result.lostNowhere).toBe(1);
+    expect(result.stoppedOrParked).toBe(4);
+    expect(result.denied).toBe(2);
+    expect(result.deniedParked).toBe(2);
+    expect(result.deniedParkedUnderViewKey).toBe(1);
+    expect(result.deniedRefused).toBe(1);
+    expect(result.deniedRefusedParkedUnderViewKey).toBe(1);
+    expect(result.parkedAs).toEqual({ view: 1, task: 1, scope: 0 });
+    expect(result.refusedViews).toBe(0);
+    expect(result.parkedReasons).toEqual({ 'glue-access-denied': 1, 'retries-exhausted': 1 });
+    expect(result.byKind.denied.parked).toBe(2);
+  });
+
+  it('a parking under another parent key is not under the view’s own key', () => {
+    const result = judgeScopes({
+      scopes,
+      views: [view(0, 0, { kind: 'denied', refusedByGlue: true })],
+      runs: runs({ 'run-0-0': { status: 'RUNNING', acceptedStops: 0 } }),
+      deadLetters: [
+        {
+          shape: 'exact',
+          tableName: 'scope_0000_v0',
+          reason: 'glue-access-denied',
+          idempotencyKey: viewKey,
+          parentIdempotencyKey: 'key:other',
+        },
+      ],
+    });
+    expect(result.verdicts[0]?.end).toBe('parked');
+    expect(result.deniedParkedUnderViewKey).toBe(0);
+    expect(result.deniedRefusedParkedUnderViewKey).toBe(0);
+    expect(result.deniedRefused).toBe(1);
+  });
+
+  it('counts runs stopped twice and newer runs stopped', () => {
+    const result = judgeScopes({
+      scopes,
+      views: [
+        view(0, 0, { newerRunIds: ['new-0'] }),
+        view(0, 1, { kind: 'replaced', newerRunIds: ['new-1', 'newer-1'] }),
+        view(0, 2),
+      ],
+      runs: runs({
+        'run-0-0': { status: 'STOPPED', acceptedStops: 1 },
+        'new-0': { status: 'STOPPED', acceptedStops: 1 },
+        'run-0-1': { status: 'SUCCEEDED', acceptedStops: 0 },
+        'new-1': { status: 'SUCCEEDED', acceptedStops: 0 },
+        'newer-1': { status: 'RUNNING', acceptedStops: 0 },
+        'run-0-2': { status: 'STOPPED', acceptedStops: 2 },
+      }),
+      deadLetters: [],
+    });
+    expect(result.verdicts.map((v) => [v.end, v.newerRunsStopped, v.doubleStops])).toEqual([
+      ['stopped', 1, 0],
+      ['not-running', 0, 0],
+      ['stopped', 0, 1],
+    ]);
+    expect(result.newerRuns).toBe(3);
+    expect(result.newerRunsStopped).toBe(1);
+    expect(result.doubleStops).toBe(1);
+  });
+
+  it('names the views of exact, task and scope dead letters, and nothing else', () => {
+    const viewsByScope = new Map([
+      [0, ['scope_0000_v0', 'scope_0000_v1']],
+      [1, ['scope_0001_v0']],
+    ]);
+    const tables = new Set([...viewsByScope.values()].flat());
+    const of = (letter: DeadLetter) => scopeViewsOf(letter, scopes, viewsByScope, tables);
+    expect(of({ shape: 'exact', tableName: 'scope_0000_v1' })).toEqual({
+      views: ['scope_0000_v1'],
+      as: 'view',
+    });
+    expect(of({ tableName: 'scope_0000_v1' })).toEqual({ views: ['scope_0000_v1'], as: 'view' });
+    expect(of({ shape: 'exact', tableName: 'mv_00001' })).toBeUndefined();
+    expect(
+      of({ shape: 'scope', databaseName: 'chaos', tableNames: ['scope_0000_*'], reason: 'x' })?.views,
+    ).toEqual(['scope_0000_v0', 'scope_0000_v1']);
+    expect(of({ shape: 'task', databaseName: 'chaos_scope_0001', tableNames: ['*'] })).toEqual({
+      views: ['scope_0001_v0'],
+      as: 'task',
+    });
+    expect(of({ shape: 'scope', databaseName: 'chaos', tableNames: ['mv_*'] })).toBeUndefined();
+    expect(of({ shape: 'other' })).toBeUndefined();
+  });
+
+  it('counts Glue calls by part: pages and scope views for scopes, exact views for exact requests', () => {
+    const list = 'ListMaterializedViewRefreshTaskRuns';
+    const stop = 'StopMaterializedViewRefreshTaskRun';
+    const parts = glueCallsByPart(
+      [
+        { operation: list, input: { DatabaseName: 'chaos' }, attempt: 1 },
+        { operation: list, input: { DatabaseName: 'chaos' }, attempt: 2 },
+        { operation: list, input: { DatabaseName: 'chaos', TableName: 'scope_0000_v0' }, attempt: 1 },
+        { operation: stop, input: { DatabaseName: 'chaos', TableName: 'scope_0000_v0' }, attempt: 1 },
+        { operation: list, input: { DatabaseName: 'chaos', TableName: 'mv_00001' }, attempt: 1 },
+        { operation: stop, input: { DatabaseName: 'chaos', TableName: 'mv_00001' }, attempt: 1 },
+        { operation: stop, input: { DatabaseName: 'chaos', TableName: 'mv_00001' }, attempt: 2 },
+      ],
+      new Set(['scope_0000_v0']),
+    );
+    expect(parts.scope).toEqual({ pageLists: 2, pageReads: 1, viewLists: 1, stops: 1 });
+    expect(parts.exact).toEqual({ pageLists: 0, pageReads: 0, viewLists: 1, stops: 2 });
   });
 });
 
@@ -388,6 +678,78 @@ describe('the chaos event source (fauxqs)', () => {
     } finally {
       sqs.destroy();
       await sqsServer.stop();
+    }
+  });
+});
+
+describe('a small chaos run with scope requests (built queue bundle, no Glue faults, no kills)', () => {
+  const shares = {
+    ...DEFAULT_SCOPE_SHARES,
+    viewsMin: 12,
+    viewsMax: 24,
+    denied: 0.05,
+    finished: 0.1,
+    replaced: 0.1,
+    duplicate: 0.5,
+    taskDuplicate: 0.5,
+  };
+  const SCOPES = 3;
+  /** The first seed whose scopes have both layouts and every kind of view and change, one duplicated. */
+  const seed =
+    Array.from({ length: 1000 }, (_, i) => i + 1).find((candidate) => {
+      const scopes = planScopes(candidate, SCOPES, 20, shares);
+      const views = scopes.flatMap((s) => s.views);
+      return (
+        new Set(scopes.map((s) => s.layout)).size === 2 &&
+        scopes.some((s) => s.duplicate) &&
+        views.some((v) => v.kind === 'denied') &&
+        new Set(views.map((v) => `${v.kind}/${v.change}`)).size === 6
+      );
+    }) ?? 1;
+
+  it('stops or parks every exact request and scope view, and stops no run that started later', {
+    timeout: 240_000,
+  }, async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'glue-mv-stop-chaos-run-'));
+    try {
+      const run = await runChaos({
+        seed,
+        requests: 20,
+        scopes: SCOPES,
+        scopeShares: shares,
+        faults: [],
+        killShare: 0,
+        // 16 views per stop task: the larger scopes are split into two tasks.
+        glueRate: 4,
+        timeLimitMs: 200_000,
+        workDir: dir,
+      });
+      const f = run.figures;
+      const sc = f.scopes;
+      if (!sc) throw new Error('no scope figures');
+
+      expect(run.problemLines).toEqual([]);
+      expect(targets(f).filter((t) => !t.met)).toEqual([]);
+      // The tasks the queue function sent itself reached the queue the event source drains.
+      expect(sc.viewsPerTask).toBe(16);
+      expect(sc.tasks.stop).toBeGreaterThan(SCOPES);
+      expect(sc.tasks.viewsPerTaskMax).toBeLessThanOrEqual(16);
+      expect(sc.oracle.denied).toBeGreaterThan(0);
+      expect(sc.oracle.deniedRefused).toBe(sc.oracle.denied);
+      expect(sc.oracle.deniedParkedUnderViewKey).toBe(sc.oracle.denied);
+      expect(sc.tasks.fallbacks).toBeGreaterThanOrEqual(sc.oracle.denied);
+      expect(sc.replacements.made).toBe(sc.replacements.planned);
+      expect(sc.duplicates.scopesDelivered).toBe(sc.duplicates.scopesPlanned);
+      expect(sc.oracle.newerRuns).toBeGreaterThan(sc.replacements.made);
+      expect(sc.oracle.byKind.view.stopped).toBe(
+        Object.values(sc.oracle.byKind.view).reduce((a, b) => a + b, 0),
+      );
+      expect(sc.glue.stops).toBeGreaterThanOrEqual(sc.oracle.ends.stopped);
+      const markdown = renderMarkdown(f);
+      expect(markdown).toContain('#### How the scope views ended');
+      expect(markdown).toContain(`--scopes ${SCOPES} --glue-rate 4`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
