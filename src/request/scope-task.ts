@@ -30,13 +30,15 @@ export const PAGE_TOKEN_MAX_LENGTH = 4096;
 export const ROOT_KEY_MAX_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH + 64;
 
 const text = (maxLength: number) =>
-  z
-    .string()
-    .check(
-      z.minLength(1, 'must not be empty'),
-      z.maxLength(maxLength, `must be at most ${maxLength} characters`),
-      z.regex(NO_CONTROL_CHARACTERS, 'must not contain control characters'),
-    );
+  z.string().check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(maxLength, `must be at most ${maxLength} characters`),
+    z.regex(NO_CONTROL_CHARACTERS, 'must not contain control characters'),
+    z.refine((value) => value.isWellFormed(), {
+      error: 'must not contain lone surrogates',
+      params: { rule: 'pattern' },
+    }),
+  );
 
 export const scopeTaskSchema = z.strictObject({
   Kind: z.enum(['list', 'stop']),

@@ -346,6 +346,10 @@ export const expandScope = (
   context: ExpansionContext = NO_EXPANSION_CONTEXT,
 ): Promise<RecordedStop> => listScope(expansionOf(command), undefined, deps, context);
 
+/** Glue refused a task's page token as invalid input: the token, not the scope, is at fault. */
+const tokenRefused = (error: unknown, pageToken: string | undefined): boolean =>
+  pageToken !== undefined && toStopError(error).failure.reason === 'glue-invalid-input';
+
 /** How many times one stop task reads its page: once, and again each time the read grew too old. */
 const MAX_PAGE_READS = 4;
 
@@ -358,10 +362,33 @@ export const runScopeTask = async (
   const expansion = expansionOfTask(command);
   const { task } = command;
   if (task.Kind === 'list' || task.Views === undefined) {
-    return listScope(expansion, task.PageToken, deps, context);
+    try {
+      return await listScope(expansion, task.PageToken, deps, context);
+    } catch (error) {
+      // Glue no longer takes the token (it may expire): list the scope again from its first page. The
+      // tasks already sent are answered from their records, their views from theirs.
+      if (!tokenRefused(error, task.PageToken)) throw error;
+      return listScope(expansion, undefined, deps, context);
+    }
   }
   const now = deps.now ?? (() => new Date());
-  let page = await readPage(deps, expansion.scope, task.PageToken);
+  let page: RunPage;
+  try {
+    page = await readPage(deps, expansion.scope, task.PageToken);
+  } catch (error) {
+    if (!tokenRefused(error, task.PageToken)) throw error;
+    // The page cannot be read by its token any more: each view is read by name, as an exact request.
+    const exact = task.Views.filter((view) => isAllowed(deps, expansion, view.TableName)).map((view) =>
+      viewRequest(expansion, view),
+    );
+    if (exact.length > 0) await deps.queue.enqueue(exact);
+    return {
+      result: 'expanded',
+      decidedAt: now().toISOString(),
+      queued: exact.length,
+      detail: `the page token was refused (${toStopError(error).message}); ${plural(exact.length, 'view')} sent as exact requests`,
+    };
+  }
   let readAt = context.clock();
   let reads = 1;
   const leftovers: { TableName: string; RunId: string }[] = [];

@@ -144,6 +144,16 @@ describe('rootKeyOf: the key a scope hands its tasks', () => {
     expect(rootKeyOf('event:evt\u0002x')).not.toBe(root);
   });
 
+  it('refuses a task whose text holds a lone surrogate, as the stop request contract does', () => {
+    const task = stopTask([['a\ud800b', 1]], { Reason: 'why \udc00' });
+    const parsed = parseScopeTask(task, 'ScopeTask');
+    expect(parsed.kind).toBe('invalid');
+    expect(parsed.kind === 'invalid' ? parsed.violations.map((v) => [v.field, v.rule]) : []).toEqual([
+      ['ScopeTask.Views.0.TableName', 'pattern'],
+      ['ScopeTask.Reason', 'pattern'],
+    ]);
+  });
+
   it('gives tasks that pass their contract for such a key', async () => {
     const { deps, enqueued } = fakeFanOut({ runs: [listedRun('daily_mv', 1)] });
     await expandScope(scopeCommand({ idempotencyKey: 'event:evt\u0001x' }), deps, fakeContext().context);
@@ -662,6 +672,67 @@ describe('runScopeTask: a read too old to vouch for a Stop is read again', () =>
       queued: 1,
       detail: expect.stringContaining('1 sent as exact requests'),
     });
+  });
+});
+
+describe('runScopeTask: a page token Glue no longer takes', () => {
+  /** Refuses the token 'page-1' the first time only: an expired token; a fresh listing gets a fresh one. */
+  const refuseToken = () => {
+    let refused = false;
+    return (query: { pageToken?: string }) => {
+      if (query.pageToken === 'page-1' && !refused) {
+        refused = true;
+        throw new GlueCallError(glueFailure('InvalidInputException', 400));
+      }
+    };
+  };
+
+  it("sends a stop task's views as exact requests, each read by name", async () => {
+    const { deps, enqueued, stops } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+      onPage: refuseToken(),
+    });
+
+    const recorded = await runScopeTask(
+      taskCommand(
+        stopTask(
+          [
+            ['daily_mv', 1],
+            ['hourly_mv', 2],
+          ],
+          { PageToken: 'page-1' },
+        ),
+      ),
+      deps,
+      fakeContext().context,
+    );
+
+    expect(stops).toEqual([]);
+    expect(enqueued.map((m) => ('TableName' in m ? m.TableName : 'a task'))).toEqual([
+      'daily_mv',
+      'hourly_mv',
+    ]);
+    expect(recorded).toMatchObject({ queued: 2, detail: expect.stringContaining('page token was refused') });
+  });
+
+  it("lists a list task's scope again from the first page", async () => {
+    const runs = Array.from({ length: 3 }, (_, i) => listedRun(`view_${i}_mv`, i));
+    const { deps, steps } = fakeFanOut({ runs, pageSize: 2, onPage: refuseToken() });
+    const task: ScopeTask = {
+      Kind: 'list',
+      CatalogId: FUNCTION_ACCOUNT_ID,
+      DatabaseName: 'sales',
+      TableNames: ['*'],
+      IssuedAt: ISSUED_AT,
+      RootKey: ROOT_KEY,
+      PageToken: 'page-1',
+    };
+
+    const recorded = await runScopeTask(taskCommand(task), deps, fakeContext().context);
+
+    expect(steps[0]).toBe('list page-1');
+    expect(steps.slice(1)).toEqual(['list (first)', 'enqueue 1', 'list page-1', 'enqueue 1']);
+    expect(recorded).toMatchObject({ result: 'expanded' });
   });
 });
 
