@@ -12,6 +12,10 @@
  * - unicode edge cases: lone surrogates, U+FFFE/U+FFFF, control characters, astral characters, BOM,
  *   line and paragraph separators;
  * - the other triggers' shapes (an alarm on the event handler, an SQS event on the schedule handler, …);
+ * - on the stop queue, the queue function's own scope tasks (`{"ScopeTask": …}`): list and stop tasks over
+ *   the emulator's views (running or not, inside the allow-list or not, in allowed databases or not, dry
+ *   run), tasks with one field broken, broken envelopes, tasks in Lambda invocation records, the tasks of
+ *   one scope together in a batch, and tasks at every limit;
  * - broken SQS records and events: null records, missing or non-string ids and bodies, absurd
  *   SentTimestamps, the whole event null, an array or a number;
  * - broken AWS answers: Glue faults (5xx, malformed responses, timeouts, resets) on a share of inputs and
@@ -19,7 +23,9 @@
  */
 import fc from 'fast-check';
 import type { FaultKind } from '../../local/glue-emulator.ts';
+import { PARENT_KEY_MAX_LENGTH } from '../../src/request/contract.ts';
 import { STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE } from '../../src/request/events.ts';
+import { ROOT_KEY_MAX_LENGTH, SCOPE_TASK_FIELD } from '../../src/request/scope-task.ts';
 import {
   arr,
   type DeepNode,
@@ -499,6 +505,327 @@ export const maximalRequest: fc.Arbitrary<ObjectNode> = fc
   .chain((unit) => maximalRequestOf(unit));
 
 // ---------------------------------------------------------------------------------------------------
+// Scope tasks: the queue function's own messages (src/request/scope-task.ts)
+// ---------------------------------------------------------------------------------------------------
+
+const TASK_FIELDS = [
+  'Kind',
+  'CatalogId',
+  'DatabaseName',
+  'TableNames',
+  'IssuedAt',
+  'RootKey',
+  'PageToken',
+  'Views',
+  'DryRun',
+  'ParentIdempotencyKey',
+  'Reason',
+  'RequestedBy',
+] as const;
+
+/** Where a task lists, as a catalog and a database. */
+interface TaskPlace {
+  readonly catalogId: string;
+  readonly database: string;
+}
+
+/** Mostly the allowed databases (where views run), some outside the allow-list by database or catalog. */
+const taskPlace: fc.Arbitrary<TaskPlace> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant({ catalogId: OWN_ACCOUNT, database: 'sales' }) },
+  { weight: 4, arbitrary: fc.constant({ catalogId: OWN_ACCOUNT, database: 'marketing' }) },
+  { weight: 2, arbitrary: fc.constant({ catalogId: SHARED_ACCOUNT, database: 'shared' }) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      { catalogId: OWN_ACCOUNT, database: 'finance' },
+      { catalogId: OWN_ACCOUNT, database: 'hr' },
+      { catalogId: OWN_ACCOUNT, database: 'shared' },
+      { catalogId: SHARED_ACCOUNT, database: 'sales' },
+      { catalogId: FOREIGN_ACCOUNT, database: 'marketing' },
+    ),
+  },
+);
+
+/** The run id the emulator gives a KNOWN_TABLES entry when its RUNNING_POOL refresh runs. */
+const poolRunId = (table: number): string | undefined =>
+  RUN_IDS[RUNNING_POOL.findIndex((r) => r.table === table)];
+
+const viewNode = ([name, run]: readonly [JsonNode, JsonNode]): ObjectNode =>
+  obj(['TableName', name], ['RunId', run]);
+
+/**
+ * A view of a stop task: mostly a view the emulator knows in the task's database, with the run id the
+ * expansion would have seen (sometimes another run's); some views it does not know or never runs, some the
+ * allow-list refuses (marketing allows `campaign_*` and `audience_mv` only).
+ */
+const taskViewOf = (place: TaskPlace): fc.Arbitrary<ObjectNode> => {
+  const known = KNOWN_TABLES.flatMap((t, i) =>
+    t.databaseName === place.database && (t.catalogId ?? OWN_ACCOUNT) === place.catalogId
+      ? [{ name: t.tableName, seen: poolRunId(i) }]
+      : [],
+  );
+  const ofKnown = fc.constantFrom(...(known.length > 0 ? known : [{ name: 'daily_mv', seen: undefined }]));
+  return fc.oneof(
+    {
+      weight: 8,
+      arbitrary: ofKnown.chain(({ name, seen }) =>
+        fc
+          .tuple(
+            fc.constant<JsonNode>(name),
+            seen !== undefined
+              ? fc.oneof({ weight: 4, arbitrary: fc.constant(seen) }, { weight: 1, arbitrary: runId })
+              : runId,
+          )
+          .map(viewNode),
+      ),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.constantFrom<JsonNode>('orders_mv', 'partner_mv', 'unknown_mv', 'risk_mv'), runId)
+        .map(viewNode),
+    },
+    { weight: 1, arbitrary: fc.tuple(validText(255), runId).map(viewNode) },
+  );
+};
+
+/** A stop task's views: a few, sometimes one named twice (it must still be stopped once). */
+const taskViewsOf = (place: TaskPlace): fc.Arbitrary<JsonNode> =>
+  fc
+    .tuple(fc.array(taskViewOf(place), { minLength: 1, maxLength: 5 }), fc.nat({ max: 9 }))
+    .map(([views, twice]): JsonNode => {
+      const first = views[0];
+      return { t: 'arr', items: twice === 0 && first ? [...views, first] : views };
+    });
+
+/** Root keys: fresh per execution, shared across the run (its views must still stop once), or at the limit. */
+const taskRootKey: fc.Arbitrary<JsonNode> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<JsonNode>({ t: 'fresh', prefix: 'root' }) },
+  { weight: 2, arbitrary: fc.constantFrom<JsonNode>('root-shared-1', 'root-shared-2') },
+  { weight: 1, arbitrary: validText(ROOT_KEY_MAX_LENGTH) },
+);
+
+/** A task the contract accepts: `list` (go on listing) or `stop` (stop `Views` from a read of the page). */
+export const scopeTaskOf = (rootKey: fc.Arbitrary<JsonNode>): fc.Arbitrary<ObjectNode> =>
+  fc
+    .record({
+      kind: fc.oneof(
+        { weight: 3, arbitrary: fc.constant('stop' as const) },
+        { weight: 1, arbitrary: fc.constant('list' as const) },
+      ),
+      place: taskPlace,
+      TableNames: fc.array(glob, { minLength: 1, maxLength: 3 }),
+      IssuedAt: validIssuedAt,
+      RootKey: rootKey,
+      DryRun: sometimes(fc.boolean(), 1, 3),
+      ParentIdempotencyKey: sometimes(validText(PARENT_KEY_MAX_LENGTH), 1, 1),
+      Reason: sometimes(validText(1024), 1, 1),
+      RequestedBy: sometimes(validText(255), 1, 2),
+    })
+    .chain(({ kind, place, ...fields }) =>
+      (kind === 'stop' ? taskViewsOf(place) : fc.constant(undefined)).map((views) => {
+        const entries: Entry[] = [
+          ['Kind', kind],
+          ['CatalogId', place.catalogId],
+          ['DatabaseName', place.database],
+          ['TableNames', { t: 'arr', items: fields.TableNames }],
+          ['IssuedAt', fields.IssuedAt],
+          ['RootKey', fields.RootKey],
+        ];
+        if (views !== undefined) entries.push(['Views', views]);
+        for (const key of ['DryRun', 'ParentIdempotencyKey', 'Reason', 'RequestedBy'] as const) {
+          const value = fields[key];
+          if (value !== undefined) entries.push([key, value]);
+        }
+        return { t: 'obj', entries };
+      }),
+    );
+
+const big = (unit: string, count: number): JsonNode => ({ t: 'big', unit, count });
+const oneView = (name: JsonNode, run: JsonNode = RUN_IDS[0]): JsonNode =>
+  arr(obj(['TableName', name], ['RunId', run]));
+const manyViews = (count: number): JsonNode => ({
+  t: 'arr',
+  items: Array.from({ length: count }, (_, i) =>
+    obj(['TableName', `v${i}_mv`], ['RunId', RUN_IDS[i % RUN_IDS.length] ?? '']),
+  ),
+});
+
+/** Breaks one thing a task's contract or Glue cares about (a few leave the task valid: the oracle decides). */
+const taskSpecific: fc.Arbitrary<Mutation> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom<Mutation>(
+      { set: 'Kind', value: 'halt' },
+      { set: 'Kind', value: 'Stop' },
+      // On a stop task: Views on a list task. On a list task: a stop task without Views.
+      { set: 'Kind', value: 'list' },
+      { set: 'Kind', value: 'stop' },
+      { set: 'Views', value: oneView('daily_mv') },
+      { drop: 'Views' },
+      { set: 'Views', value: arr() },
+      { set: 'Views', value: arr(null) },
+      { set: 'Views', value: arr('daily_mv') },
+      { set: 'Views', value: arr(obj(['TableName', 'daily_mv'])) },
+      {
+        set: 'Views',
+        value: arr(obj(['TableName', 'daily_mv'], ['RunId', RUN_IDS[0]], ['Status', 'RUNNING'])),
+      },
+      { set: 'Views', value: oneView('daily_mv', 'not-a-uuid') },
+      { set: 'Views', value: oneView('daily_mv', `{${RUN_IDS[0]}}`) },
+      { set: 'Views', value: oneView('daily_mv', '') },
+      { set: 'Views', value: oneView('daily_mv', 42) },
+      { set: 'Views', value: oneView(big('v', 256)) },
+      { set: 'Views', value: oneView('') },
+      { set: 'Views', value: manyViews(101) },
+      // The most a task names: the views the page does not show go on as exact requests.
+      { set: 'Views', value: manyViews(100) },
+      { set: 'PageToken', value: big('t', 4097) },
+      { set: 'PageToken', value: '' },
+      // Tokens the contract accepts and the emulator refuses (not base64 JSON; another epoch's).
+      { set: 'PageToken', value: 'not-a-token' },
+      {
+        set: 'PageToken',
+        value: 'eyJlIjoiZWFybGllciIsImIiOjEsImMiOiIxMjM0NTY3ODkwMTIiLCJkIjoic2FsZXMiLCJ0IjpudWxsfQ',
+      },
+      { set: 'PageToken', value: big('t', 4096) },
+      { set: 'RootKey', value: big('r', ROOT_KEY_MAX_LENGTH + 1) },
+      { set: 'RootKey', value: '' },
+      { set: 'TableNames', value: arr() },
+      { set: 'TableNames', value: { t: 'arr', items: Array.from({ length: 101 }, (_, i) => `t${i}`) } },
+      { set: 'TableNames', value: arr('daily_mv', null) },
+      { set: 'IssuedAt', value: '2026-11-29' },
+      { set: 'IssuedAt', value: '2026-11-29T02:00:00' },
+      { set: 'IssuedAt', value: 1795922400000 },
+      { set: 'DryRun', value: 'true' },
+      { set: 'CatalogId', value: big('1', 256) },
+      { set: 'Reason', value: big('r', 1025) },
+      { set: 'RequestedBy', value: 'ops\nteam' },
+      { set: 'ParentIdempotencyKey', value: big('p', PARENT_KEY_MAX_LENGTH + 1) },
+      { add: ['IdempotencyKey', 'key-1'] },
+      { add: ['TableName', 'daily_mv'] },
+      { add: ['RunId', RUN_IDS[0]] },
+      { add: ['kind', 'stop'] },
+    ),
+  },
+  // Lone surrogates: the API pattern refuses them (a stop request's contract does too).
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<Mutation>(
+      { set: 'Views', value: oneView('daily_mv\uD800') },
+      { set: 'Views', value: oneView('\uDC00orders_mv') },
+      { set: 'TableNames', value: arr('daily_\uD800*') },
+      { set: 'Reason', value: 'why \uDC00' },
+      { set: 'RequestedBy', value: '\uD83D' },
+      { set: 'RootKey', value: 'root-\uDFFF' },
+      { set: 'ParentIdempotencyKey', value: 'parent-\uD800' },
+    ),
+  },
+  // Control characters, lone surrogates, lengths past the limit, in a view's name or run id.
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      set: fc.constant('Views'),
+      value: fc.oneof(
+        badText.map((name) => oneView(name)),
+        fc.oneof(badText, wrongType).map((run) => oneView('daily_mv', run)),
+      ),
+    }),
+  },
+);
+
+/** One thing broken (mostly), two, or none. */
+const oneMutation = (mutation: fc.Arbitrary<Mutation>, validWeight: number): fc.Arbitrary<Mutation[]> =>
+  fc.oneof(
+    { weight: validWeight, arbitrary: fc.constant<Mutation[]>([]) },
+    { weight: 5, arbitrary: mutation.map((m) => [m]) },
+    { weight: 1, arbitrary: fc.array(mutation, { minLength: 2, maxLength: 2 }) },
+  );
+
+const taskMutation = mutationOf(TASK_FIELDS, taskSpecific);
+
+/** A task, valid or with one field broken, under root keys drawn by `rootKey`. */
+export const nearScopeTaskOf = (rootKey: fc.Arbitrary<JsonNode>, validWeight = 6): fc.Arbitrary<ObjectNode> =>
+  fc
+    .tuple(scopeTaskOf(rootKey), oneMutation(taskMutation, validWeight))
+    .map(([node, ms]) => applyMutations(node, ms));
+
+/** `{"ScopeTask": task}`: how a task travels. */
+export const taskBody = (task: JsonNode): ObjectNode => obj([SCOPE_TASK_FIELD, task]);
+
+/** The envelope broken instead: a second field, another name, the task as text or in an array. */
+const brokenTaskEnvelope: fc.Arbitrary<ObjectNode> = fc
+  .tuple(
+    scopeTaskOf(taskRootKey),
+    fc.constantFrom('extra field', 'lower case', 'as text', 'in an array', 'prototype key', 'wrong type'),
+    wrongType,
+    protoEntry,
+  )
+  .map(([task, how, wrong, proto]) => {
+    switch (how) {
+      case 'extra field':
+        return obj([SCOPE_TASK_FIELD, task], ['DatabaseName', 'sales']);
+      case 'lower case':
+        return obj(['scopeTask', task]);
+      case 'as text':
+        return obj([SCOPE_TASK_FIELD, { t: 'text', doc: { node: task, form: plainJson } }]);
+      case 'in an array':
+        return obj([SCOPE_TASK_FIELD, arr(task)]);
+      case 'prototype key':
+        return obj(proto, [SCOPE_TASK_FIELD, task]);
+      default:
+        return obj([SCOPE_TASK_FIELD, wrong]);
+    }
+  });
+
+/** What the stop queue may hold as a task: valid, one field broken, or a broken envelope. */
+export const nearScopeTaskBody: fc.Arbitrary<ObjectNode> = fc.oneof(
+  { weight: 12, arbitrary: nearScopeTaskOf(taskRootKey).map(taskBody) },
+  { weight: 1, arbitrary: brokenTaskEnvelope },
+);
+
+/**
+ * A valid stop task with every field at its limit (`unit` characters): 100 views with 255-character names
+ * (three the emulator knows, so that some stop), a 319-character root key, a 1,024-character Reason.
+ */
+export const maximalTaskOf = (unit: string): fc.Arbitrary<ObjectNode> =>
+  fc
+    .record({
+      database: fc.constantFrom('sales', 'marketing', 'finance'),
+      dryRun: fc.boolean(),
+      issuedAt: validIssuedAt,
+    })
+    .map(({ database, dryRun, issuedAt }) => {
+      const text = (count: number): JsonNode => big(unit, count);
+      const views: JsonNode = {
+        t: 'arr',
+        items: [
+          obj(['TableName', 'daily_mv'], ['RunId', RUN_IDS[0]]),
+          obj(['TableName', 'campaign_stats_mv'], ['RunId', RUN_IDS[3]]),
+          obj(['TableName', 'risk_mv'], ['RunId', RUN_IDS[5]]),
+          ...Array.from({ length: 97 }, (_, i) =>
+            obj(['TableName', `${unit.repeat(252)}${String(i).padStart(3, '0')}`], ['RunId', RUN_IDS[1]]),
+          ),
+        ],
+      };
+      return taskBody(
+        obj(
+          ['Kind', 'stop'],
+          ['CatalogId', OWN_ACCOUNT],
+          ['DatabaseName', database],
+          ['TableNames', { t: 'arr', items: ['*', ...Array.from({ length: 99 }, () => text(255))] }],
+          ['IssuedAt', issuedAt],
+          ['RootKey', { t: 'fresh', prefix: unit.repeat(ROOT_KEY_MAX_LENGTH - 32) }],
+          ['Views', views],
+          ['DryRun', dryRun],
+          ['ParentIdempotencyKey', text(PARENT_KEY_MAX_LENGTH)],
+          ['Reason', text(1024)],
+          ['RequestedBy', text(255)],
+        ),
+      );
+    });
+
+// ---------------------------------------------------------------------------------------------------
 // The triggers' shapes
 // ---------------------------------------------------------------------------------------------------
 
@@ -777,7 +1104,18 @@ const deepInvocation: fc.Arbitrary<JsonNode> = fc
       { weight: 3, arbitrary: fc.integer({ min: 1_000, max: 4_000 }) },
       { weight: 1, arbitrary: fc.integer({ min: 4_000, max: 12_000 }) },
     ),
-    leaf: fc.oneof(stopRequest, stopEvent),
+    leaf: fc.oneof(stopRequest, stopEvent, scopeTaskOf(taskRootKey).map(taskBody)),
+  })
+  .map(({ depth, leaf }): JsonNode => ({ t: 'deep', shape: 'invocation', depth, leaf }));
+
+/** Tasks in Lambda invocation records: up to the 8 wrappings the queue unwraps, and a few past them. */
+const wrappedTask: fc.Arbitrary<JsonNode> = fc
+  .record({
+    depth: fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 1, max: 8 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 9, max: 12 }) },
+    ),
+    leaf: nearScopeTaskBody,
   })
   .map(({ depth, leaf }): JsonNode => ({ t: 'deep', shape: 'invocation', depth, leaf }));
 
@@ -895,6 +1233,20 @@ const hugeDoc = (base: fc.Arbitrary<ObjectNode>, field: fc.Arbitrary<string>): f
       padToBytes,
     }));
 
+/** A task with one field filled up to the document's size: a PageToken or a Reason far past its limit. */
+const hugeTaskDoc: fc.Arbitrary<Doc> = fc
+  .record({
+    task: scopeTaskOf(taskRootKey),
+    field: fc.constantFrom('PageToken', 'Reason', 'Padding'),
+    unit: fc.constantFrom(...FILL_UNITS),
+    padToBytes: paddedSize,
+  })
+  .map(({ task, field, unit, padToBytes }) => ({
+    node: taskBody(withEntry(task, field, { t: 'fill', unit })),
+    form: plainJson,
+    padToBytes,
+  }));
+
 // ---------------------------------------------------------------------------------------------------
 // SQS
 // ---------------------------------------------------------------------------------------------------
@@ -902,15 +1254,20 @@ const hugeDoc = (base: fc.Arbitrary<ObjectNode>, field: fc.Arbitrary<string>): f
 /** What the stop queue's messages hold: everything a producer or a redrive could put there, and worse. */
 export const queueBody: fc.Arbitrary<Doc> = fc.oneof(
   { weight: 60, arbitrary: jsonDoc(nearStopRequest) },
+  // The queue function's own tasks: what most of a scope's expansion puts on the queue.
+  { weight: 20, arbitrary: jsonDoc(nearScopeTaskBody) },
   { weight: 16, arbitrary: jsonDoc(stopEvent) },
   { weight: 8, arbitrary: jsonDoc(alarmEvent) },
   { weight: 8, arbitrary: jsonDoc(schedulePayload) },
   {
     weight: 8,
     arbitrary: jsonDoc(
-      invocationRecord(fc.oneof(stopEvent, alarmEvent, schedulePayload, nearStopRequest, garbage)),
+      invocationRecord(
+        fc.oneof(stopEvent, alarmEvent, schedulePayload, nearStopRequest, nearScopeTaskBody, garbage),
+      ),
     ),
   },
+  { weight: 3, arbitrary: jsonDoc(wrappedTask) },
   { weight: 5, arbitrary: jsonDoc(deepInvocation) },
   { weight: 3, arbitrary: jsonDoc(deepValue(fc.oneof(stopRequest, fc.constant<JsonNode>(null)))) },
   { weight: 12, arbitrary: malformedDoc },
@@ -918,6 +1275,7 @@ export const queueBody: fc.Arbitrary<Doc> = fc.oneof(
   // Expensive (up to 1 MiB each): a small share, most of it right at the SQS limit.
   { weight: 1, arbitrary: hugeDoc(nearStopRequest, fc.constantFrom('Reason', 'TableName', 'Padding')) },
   { weight: 1, arbitrary: hugeDoc(stopEvent, fc.constantFrom('resources', 'extra')) },
+  { weight: 1, arbitrary: hugeTaskDoc },
 );
 
 const SENT_TIMESTAMPS: JsonNode[] = [
@@ -974,6 +1332,36 @@ const maximalBatch: fc.Arbitrary<JsonNode[]> = fc.constantFrom(...MAXIMAL_UNITS)
     { minLength: 2, maxLength: 10 },
   ),
 );
+
+/** A batch of maximal stop tasks (1 to 3): 100 views each, most of them sent on as exact requests. */
+const maximalTaskBatch: fc.Arbitrary<JsonNode[]> = fc.constantFrom(...MAXIMAL_UNITS).chain((unit) =>
+  fc.array(
+    fc
+      .tuple(maximalTaskOf(unit), sentTimestamp)
+      .map(([node, sent]): JsonNode => sqsRecord({ t: 'text', doc: { node, form: plainJson } }, sent)),
+    { minLength: 1, maxLength: 3 },
+  ),
+);
+
+/**
+ * The tasks of one scope in one batch: one root key, views that overlap (they run in parallel, each view
+ * under the same key), sometimes the same task twice (a redelivered expansion).
+ */
+const scopeTaskBatch: fc.Arbitrary<JsonNode[]> = fc
+  .tuple(
+    fc
+      .uuid()
+      .chain((id) =>
+        fc.array(nearScopeTaskOf(fc.constant<JsonNode>(`root-${id}`), 16), { minLength: 1, maxLength: 5 }),
+      ),
+    fc.boolean(),
+    sentTimestamp,
+  )
+  .map(([tasks, again, sent]) => {
+    const first = tasks[0];
+    const all = again && first ? [...tasks, first] : tasks;
+    return all.map((task) => sqsRecord({ t: 'text', doc: { node: taskBody(task), form: plainJson } }, sent));
+  });
 
 const RECORD_FIELDS = ['messageId', 'body', 'attributes', 'receiptHandle', 'eventSource'];
 
@@ -1152,6 +1540,8 @@ export const arbitraryFor = (handler: HandlerName): fc.Arbitrary<FuzzInput> => {
           family('batch', 40, batch(fc.array(queueRecord, { minLength: 1, maxLength: 2 }))),
           family('large batch', 6, batch(fc.array(queueRecord, { minLength: 3, maxLength: 10 }))),
           family('maximal batch', 1, batch(maximalBatch)),
+          family('scope tasks', 6, batch(scopeTaskBatch)),
+          family('maximal task', 1, batch(maximalTaskBatch)),
           family('empty batch', 1, fc.constant({ node: obj(['Records', arr()]), form: plainJson })),
           family('not a batch', 4, jsonDoc(notABatch)),
           family('other triggers', 3, jsonDoc(foreignShapes('stopFromQueue'))),

@@ -8,6 +8,13 @@
  * - no Glue call for an input the contract rejects (invalid, outside the allow-list, an ignored alarm);
  * - every refused input is parked in the dead-letter queue exactly once, and the parked body restores the
  *   original (parked.ts); nothing else is parked;
+ * - a refusal of an invalid input names the field at fault (in its outcome and its parked message);
+ * - on the stop queue, the queue function's own scope tasks: a task is read as a task (a broken one is
+ *   refused naming a field of the task); every Stop call is for a view that a valid exact request or stop
+ *   task of the batch names, inside the allow-list, not in dry run; a view is stopped at most once per root
+ *   key across the run (`StopLedger`); a stop task reports each view it may stop, once, under the view's
+ *   key, or hands it on; every message sent back to the queue is valid and belongs to a record of the batch
+ *   (a task continues a task or expands a scope; an exact request stands for a view of a stop task);
  * - no prototype pollution; bounded heap; no unhandled rejection; no invocation that never ends.
  *
  * What the contract says about an input is decided with the project's own parsers (src/request,
@@ -36,11 +43,16 @@ import { lambdaContext } from '../../local/lambda-context.ts';
 import { createIdempotencyTable, LOCAL_REGION, type LocalAws, startLocalAws } from '../../local/local-aws.ts';
 import { build, projectRoot } from '../../scripts/build.ts';
 import { checkAllowed } from '../../src/policy/allow-list.ts';
+import { contractText } from '../../src/policy/contract-text.ts';
 import { decideOnAlarm, parseAlarmStateChange } from '../../src/policy/cost-guard.ts';
 import { schedulePayloadSchema, scopeRequestForWindow } from '../../src/policy/schedule-payload.ts';
 import type { RuntimePolicy } from '../../src/policy/stack-config.ts';
+import { PARENT_KEY_MAX_LENGTH, type StopRequest } from '../../src/request/contract.ts';
 import { MAX_NESTING, textNestsDeeperThan, valueNestsDeeperThan } from '../../src/request/json-text.ts';
-import { isRecord, type ParsedStopMessage, parseStopEvent } from '../../src/request/parse.ts';
+import { isRecord, type ParsedMessage, parseStopEvent } from '../../src/request/parse.ts';
+import { SCOPE_TASK_FIELD, type ScopeTask } from '../../src/request/scope-task.ts';
+import { derivedIdempotencyKey } from '../../src/stop/run-command.ts';
+import { scopeTaskKey, viewKey } from '../../src/stop/scope-expansion.ts';
 import { interpretQueueMessage } from '../../src/triggers/queue-message.ts';
 import {
   arbitraryFor,
@@ -52,7 +64,7 @@ import {
   RUNNING_POOL,
   SHARED_ACCOUNT,
 } from './arbitraries.ts';
-import { describeModel, renderDoc, visible } from './model.ts';
+import { describeModel, renderDoc, toSqsText, visible } from './model.ts';
 import { type Original, type ParkedMessage, readParked, restores } from './parked.ts';
 
 /** Some databases allowed, some not; cost guards that act (one on a refused database, one dry-run). */
@@ -77,6 +89,7 @@ export const FUZZ_POLICY: RuntimePolicy = {
 export const HEAP_LIMIT_BYTES = 512 * 1024 * 1024;
 const INVOCATION_TIMEOUT_MS = 60_000;
 const OUTCOME_DETAIL_TYPE = 'Materialized View Refresh Stop Outcome';
+const STOP_OPERATION = 'StopMaterializedViewRefreshTaskRun';
 const PROGRAMMING_ERRORS = new Set([
   'TypeError',
   'RangeError',
@@ -105,10 +118,22 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * The views stopped under each scope's root key since the idempotency table was last emptied: a view is
+ * stopped at most once per root key, whichever task, redelivery or exact request reaches it.
+ */
+export interface StopLedger {
+  /** View keys (`viewKey`) with a first-hand `stop-requested` outcome. */
+  readonly reported: Set<string>;
+  /** Root key and view of every Stop that Glue accepted and answered, when one root key alone could have sent it. */
+  readonly accepted: Set<string>;
+}
+
 interface HarnessState {
   freshCounter: number;
   executions: number;
   unhandled: string[];
+  readonly ledger: StopLedger;
   readonly sqs: SQSClient;
   readonly dynamoDb: DynamoDBClient;
   readonly prototypeBaseline: readonly (readonly PropertyKey[])[];
@@ -201,6 +226,7 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
     freshCounter: 0,
     executions: 0,
     unhandled: [],
+    ledger: { reported: new Set(), accepted: new Set() },
     sqs: new SQSClient({ ...clientConfig, endpoint: local.sqsEndpoint }),
     dynamoDb: new DynamoDBClient({ ...clientConfig, endpoint: local.dynamoDbEndpoint }),
     prototypeBaseline: PROTOTYPES.map((p) => Reflect.ownKeys(p)),
@@ -273,14 +299,64 @@ const drainQueue = async (h: Harness, queueUrl: string): Promise<Message[]> => {
 // What the contract says (the oracle)
 // ---------------------------------------------------------------------------------------------------
 
+/** A view as Glue calls and outcomes name it. */
+export interface View {
+  readonly catalogId: string;
+  readonly database: string;
+  readonly table: string;
+}
+
+const viewId = (v: View): string => `${v.catalogId}\u0000${v.database}\u0000${v.table}`;
+const placeId = (catalogId: string, database: string): string => `${catalogId}\u0000${database}`;
+
+const isAllowedView = (v: View): boolean =>
+  checkAllowed(FUZZ_POLICY.allow, OWN_ACCOUNT, {
+    CatalogId: v.catalogId,
+    DatabaseName: v.database,
+    TableName: v.table,
+  }).kind === 'allowed';
+
 export type Verdict =
-  | { readonly kind: 'invalid'; readonly why: string }
+  | {
+      readonly kind: 'invalid';
+      readonly why: string;
+      /** The field the contract names first (none when the oracle could not read the input). */
+      readonly field?: string;
+    }
   | { readonly kind: 'not-allowed'; readonly reason: string }
   | { readonly kind: 'ignored' }
-  | { readonly kind: 'valid'; readonly database: string; readonly key: string | undefined };
+  | {
+      readonly kind: 'valid';
+      readonly catalogId: string;
+      readonly database: string;
+      readonly key: string | undefined;
+      /** A task of a scope's expansion. */
+      readonly task?: ScopeTask;
+      /** A request (exact or scope). */
+      readonly request?: StopRequest;
+    };
 
-const verdictOf = (parsed: ParsedStopMessage): Verdict => {
-  if (parsed.kind === 'invalid') return { kind: 'invalid', why: parsed.violations[0]?.rule ?? 'invalid' };
+const verdictOf = (parsed: ParsedMessage): Verdict => {
+  if (parsed.kind === 'invalid') {
+    const first = parsed.violations[0];
+    return { kind: 'invalid', why: first?.rule ?? 'invalid', ...(first ? { field: first.field } : {}) };
+  }
+  if (parsed.kind === 'task') {
+    // A task of a scope's expansion: its database is checked again (its views are filtered one by one).
+    const { task } = parsed;
+    const verdict = checkAllowed(FUZZ_POLICY.allow, OWN_ACCOUNT, {
+      CatalogId: task.CatalogId,
+      DatabaseName: task.DatabaseName,
+    });
+    if (verdict.kind === 'not-allowed') return { kind: 'not-allowed', reason: verdict.reason };
+    return {
+      kind: 'valid',
+      catalogId: task.CatalogId,
+      database: task.DatabaseName,
+      key: scopeTaskKey(task),
+      task,
+    };
+  }
   const { request } = parsed;
   const verdict = checkAllowed(FUZZ_POLICY.allow, OWN_ACCOUNT, {
     CatalogId: request.CatalogId ?? OWN_ACCOUNT,
@@ -288,7 +364,13 @@ const verdictOf = (parsed: ParsedStopMessage): Verdict => {
     ...(request.TableName !== undefined ? { TableName: request.TableName } : {}),
   });
   if (verdict.kind === 'not-allowed') return { kind: 'not-allowed', reason: verdict.reason };
-  return { kind: 'valid', database: request.DatabaseName, key: request.IdempotencyKey ?? parsed.eventId };
+  return {
+    kind: 'valid',
+    catalogId: request.CatalogId ?? OWN_ACCOUNT,
+    database: request.DatabaseName,
+    key: request.IdempotencyKey ?? parsed.eventId,
+    request,
+  };
 };
 
 /** The oracle overflowing on a value (deep nesting) counts as "invalid": the product must refuse it too. */
@@ -336,6 +418,12 @@ interface OutcomeSeen {
   readonly reason?: string;
   readonly messageId?: string;
   readonly queued?: number;
+  readonly detail?: string;
+  readonly idempotencyKey?: string;
+  readonly parentIdempotencyKey?: string;
+  readonly replayed?: boolean;
+  /** The view of a table outcome (an exact request's, or one a stop task settled). */
+  readonly target?: View;
 }
 
 export interface Observation {
@@ -345,16 +433,31 @@ export interface Observation {
   readonly settled:
     | { readonly ok: true; readonly value: unknown }
     | { readonly ok: false; readonly error: unknown };
-  readonly glueCalls: readonly { readonly operation: string; readonly database?: string }[];
+  readonly glueCalls: readonly GlueCallSeen[];
   readonly outcomes: readonly OutcomeSeen[];
   readonly parked: readonly ParkedMessage[];
-  /** Bodies the invocation put on the stop queue (the requests a scope was expanded into). */
+  /**
+   * Bodies the invocation put on the stop queue: a scope handed on (the event, alarm and schedule
+   * functions), or the tasks of a scope's expansion and the exact requests they fall back on (the queue
+   * function).
+   */
   readonly derived: readonly string[];
   /** PutEvents calls of the outcome events that EventBridge refused as a whole (HTTP 4xx/5xx). */
   readonly putEventsRefused: number;
   readonly polluted: readonly string[];
   readonly heapUsed: number;
   readonly unhandled: readonly string[];
+  /** The harness's ledger of stops (updated by the checks). */
+  readonly ledger: StopLedger;
+}
+
+export interface GlueCallSeen {
+  readonly operation: string;
+  /** The call's CatalogId, or the emulator's account when the call names none. */
+  readonly catalogId: string;
+  readonly database?: string;
+  readonly table?: string;
+  readonly stopped: boolean;
 }
 
 export interface Failure {
@@ -420,14 +523,36 @@ const prepareEmulators = (h: Harness, input: FuzzInput): void => {
 const outcomesOf = (h: Harness): OutcomeSeen[] =>
   h.local.eventBridge.events.flatMap((e): OutcomeSeen[] => {
     if (e.detailType !== OUTCOME_DETAIL_TYPE || !isRecord(e.detail)) return [];
-    const { outcome, reason, messageId, queued } = e.detail;
+    const {
+      outcome,
+      reason,
+      messageId,
+      queued,
+      detail,
+      idempotencyKey,
+      parentIdempotencyKey,
+      replayed,
+      target,
+    } = e.detail;
     if (typeof outcome !== 'string') return [];
+    const view =
+      isRecord(target) &&
+      typeof target.CatalogId === 'string' &&
+      typeof target.DatabaseName === 'string' &&
+      typeof target.TableName === 'string'
+        ? { catalogId: target.CatalogId, database: target.DatabaseName, table: target.TableName }
+        : undefined;
     return [
       {
         outcome,
         ...(typeof reason === 'string' ? { reason } : {}),
         ...(typeof messageId === 'string' ? { messageId } : {}),
         ...(typeof queued === 'number' ? { queued } : {}),
+        ...(typeof detail === 'string' ? { detail } : {}),
+        ...(typeof idempotencyKey === 'string' ? { idempotencyKey } : {}),
+        ...(typeof parentIdempotencyKey === 'string' ? { parentIdempotencyKey } : {}),
+        ...(typeof replayed === 'boolean' ? { replayed } : {}),
+        ...(view ? { target: view } : {}),
       },
     ];
   });
@@ -468,7 +593,12 @@ const FUNCTION_NAMES: Readonly<Record<HandlerName, string>> = {
 export const execute = async (h: Harness, handler: HandlerName, input: FuzzInput): Promise<Observation> => {
   const { state } = h;
   state.executions += 1;
-  if (state.executions % 2_500 === 0) await resetIdempotencyTable(h);
+  if (state.executions % 2_500 === 0) {
+    await resetIdempotencyTable(h);
+    // The product forgets what it stopped with its records: so does the ledger.
+    state.ledger.reported.clear();
+    state.ledger.accepted.clear();
+  }
   prepareEmulators(h, input);
   const text = renderDoc(input.doc, {
     fresh: (prefix) => {
@@ -490,7 +620,8 @@ export const execute = async (h: Harness, handler: HandlerName, input: FuzzInput
   await new Promise((resolve) => setImmediate(resolve));
   const outcomes = outcomesOf(h);
   const parked = parkedOf(await drainQueue(h, h.local.deadLetterQueueUrl));
-  // Only a scope expansion writes to the stop queue; a fault or a failed invocation may have cut one short.
+  // Only a scope (handed on, or expanded) writes to the stop queue; a fault or a failed invocation may have
+  // cut one short.
   const mayHaveQueued =
     outcomes.some((o) => o.outcome === 'expanded') ||
     input.plan.glueFault !== undefined ||
@@ -516,8 +647,13 @@ export const execute = async (h: Harness, handler: HandlerName, input: FuzzInput
     settled,
     glueCalls: h.local.glue.calls.map((c) => ({
       operation: c.operation,
+      catalogId: typeof c.input.CatalogId === 'string' ? c.input.CatalogId : h.local.glue.accountId,
       ...(typeof c.input.DatabaseName === 'string' ? { database: c.input.DatabaseName } : {}),
+      ...(typeof c.input.TableName === 'string' ? { table: c.input.TableName } : {}),
+      // A Stop that took effect and whose answer reached the caller.
+      stopped: c.operation === STOP_OPERATION && c.runId !== undefined && c.status === 200,
     })),
+    ledger: state.ledger,
     outcomes,
     parked,
     derived,
@@ -555,19 +691,34 @@ const reasonOfRetry = (error: unknown): string | undefined => {
   return typeof error.outcome.reason === 'string' ? error.outcome.reason : undefined;
 };
 
+/** What a message on the stop queue is: a task of an expansion, a scope, or an exact request. */
+const derivedKind = (body: string): 'task' | 'scope' | 'exact' | 'other' => {
+  const value: unknown = JSON.parse(body);
+  if (!isRecord(value)) return 'other';
+  if (SCOPE_TASK_FIELD in value) return 'task';
+  if ('TableNames' in value) return 'scope';
+  return 'TableName' in value ? 'exact' : 'other';
+};
+
 /** Checks common to every handler. */
-const commonChecks = (input: FuzzInput, obs: Observation): Failure[] => {
+const commonChecks = (handler: HandlerName, input: FuzzInput, obs: Observation): Failure[] => {
   const failures: Failure[] = [];
-  // What a scope is expanded into must itself be a valid exact request inside the allow-list.
+  // What a function puts on the stop queue must itself be valid there and inside the allow-list: the
+  // event, alarm and schedule functions hand a scope on; the queue function sends the tasks of its
+  // expansion, and exact requests for views a task could not settle.
   for (const body of obs.derived) {
     const verdict = queueBodyVerdict(body);
+    const kind = verdict.kind === 'valid' ? derivedKind(body) : 'other';
     if (verdict.kind !== 'valid')
       failures.push({
-        check: `derived request ${verdict.kind === 'not-allowed' ? 'outside the allow-list' : `is ${verdict.kind}`}`,
+        check: `derived message ${verdict.kind === 'not-allowed' ? 'outside the allow-list' : `is ${verdict.kind}`}`,
         detail: visible(body, 400),
       });
-    else if (!/"TableName"/.test(body))
-      failures.push({ check: 'derived request is no exact request', detail: visible(body, 400) });
+    else if (handler === 'stopFromQueue' ? kind !== 'task' && kind !== 'exact' : kind !== 'scope')
+      failures.push({
+        check: `derived message is ${kind === 'other' ? 'no request' : `a ${kind}`}`,
+        detail: visible(body, 400),
+      });
   }
   // Parked messages say why they are there.
   for (const p of obs.parked) {
@@ -708,9 +859,42 @@ interface RecordInfo {
   readonly body?: string;
   readonly broken: boolean;
   readonly verdict?: Verdict;
+  /** The body is a task as the queue reads one (`isTaskShaped`). */
+  readonly taskShaped: boolean;
   /** Why a record of this input might be mishandled (for grouping failures). */
   readonly feature: string;
 }
+
+/** Lambda wraps a failed invocation's event once; the queue unwraps at most this many records. */
+const MAX_INVOCATION_RECORD_WRAPPING = 8;
+
+/**
+ * Whether a body is shaped as a scope task, read without the product's parsers: `{"ScopeTask": …}` and
+ * nothing else, maybe inside Lambda invocation records (`requestPayload`) no deeper than the queue unwraps.
+ */
+const isTaskShaped = (body: string): boolean => {
+  if (textNestsDeeperThan(body, MAX_NESTING)) return false;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return false;
+  }
+  for (
+    let wrapped = 0;
+    isRecord(value) && isRecord(value.requestContext) && 'requestPayload' in value;
+    wrapped++
+  ) {
+    if (wrapped === MAX_INVOCATION_RECORD_WRAPPING) return false;
+    value = value.requestPayload;
+  }
+  if (!isRecord(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === SCOPE_TASK_FIELD;
+};
+
+/** A field path inside a task, as the contract names it (`ScopeTask.Views.0.RunId`, `requestPayload.ScopeTask`). */
+const TASK_FIELD_PATH = /(^|\.)ScopeTask(\.|$)/;
 
 const absurdSentTimestamp = (record: Record<string, unknown>): boolean => {
   const sent = isRecord(record.attributes) ? Number(record.attributes.SentTimestamp) : Number.NaN;
@@ -718,11 +902,13 @@ const absurdSentTimestamp = (record: Record<string, unknown>): boolean => {
 };
 
 const recordInfo = (record: unknown, index: number): RecordInfo => {
-  if (!isRecord(record)) return { index, record, broken: true, feature: 'record is no object' };
+  if (!isRecord(record))
+    return { index, record, broken: true, taskShaped: false, feature: 'record is no object' };
   const messageId =
     typeof record.messageId === 'string' && record.messageId !== '' ? record.messageId : undefined;
   const body = typeof record.body === 'string' ? record.body : undefined;
   const verdict = body !== undefined ? queueBodyVerdict(body) : undefined;
+  const taskShaped = body !== undefined && isTaskShaped(body);
   const feature =
     messageId === undefined
       ? 'no messageId'
@@ -738,11 +924,12 @@ const recordInfo = (record: unknown, index: number): RecordInfo => {
                 ? `body ${verdict.why}`
                 : Buffer.byteLength(body, 'utf8') > 1_040_000
                   ? 'body near the SQS size limit'
-                  : (verdict?.kind ?? 'unknown');
+                  : `${taskShaped ? 'task ' : ''}${verdict?.kind ?? 'unknown'}`;
   return {
     index,
     record,
     broken: messageId === undefined || body === undefined,
+    taskShaped,
     feature,
     ...(messageId !== undefined ? { messageId } : {}),
     ...(body !== undefined ? { body } : {}),
@@ -751,6 +938,7 @@ const recordInfo = (record: unknown, index: number): RecordInfo => {
 };
 
 const PARKED_MESSAGE_ID = 'glue-mv-stop.message-id';
+const PARKED_DETAIL = 'glue-mv-stop.detail';
 
 /** What a record's parked message may restore: its body, or (no string body) that value as JSON, or the record. */
 const originalsOf = (r: RecordInfo): Original[] => {
@@ -758,6 +946,240 @@ const originalsOf = (r: RecordInfo): Original[] => {
   // A missing body is written as JSON has it, null.
   const body = isRecord(r.record) ? (r.record.body ?? null) : undefined;
   return body !== undefined ? [{ json: body }, { json: r.record }] : [{ json: r.record }];
+};
+
+const verdictLabel = (r: RecordInfo): string =>
+  `${r.taskShaped ? 'task ' : ''}${r.verdict?.kind ?? 'unknown'}`;
+
+/** A message the queue function sent back to the stop queue, as the queue reads it. */
+interface DerivedMessage {
+  readonly body: string;
+  /** The body as JSON, whatever the contract says of it. */
+  readonly json: unknown;
+  /** The body read as a task or a request, when the contract accepts it. */
+  readonly task?: ScopeTask;
+  readonly request?: StopRequest;
+}
+
+const readDerived = (body: string): DerivedMessage => {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+    const message = interpretQueueMessage(body, FUZZ_POLICY.costGuards);
+    if (message.kind === 'request' && message.parsed.kind === 'task')
+      return { body, json, task: message.parsed.task };
+    if (message.kind === 'request' && message.parsed.kind === 'valid')
+      return { body, json, request: message.parsed.request };
+  } catch {
+    // Unreadable: the common checks report it.
+  }
+  return { body, json };
+};
+
+const describeView = (v: View): string => visible(`${v.catalogId}:${v.database}.${v.table}`, 300);
+
+const stopTarget = (v: View) => ({ CatalogId: v.catalogId, DatabaseName: v.database, TableName: v.table });
+
+const viewOfTask = (task: ScopeTask, table: string): View => ({
+  catalogId: task.CatalogId,
+  database: task.DatabaseName,
+  table,
+});
+
+/** Outcomes a view settled by a stop task may end in (`expanded` is the task's own). */
+const VIEW_OUTCOMES = new Set(['stop-requested', 'already-stopping', 'not-running', 'skipped', 'dry-run']);
+
+/** An exact request the task sent for one of its views: that view, its run and guard, the view's key. */
+const isExactRequestFor = (request: StopRequest | undefined, task: ScopeTask, table: string): boolean => {
+  if (request?.TableName !== table) return false;
+  const target = stopTarget(viewOfTask(task, table));
+  return (
+    request.CatalogId === task.CatalogId &&
+    request.DatabaseName === task.DatabaseName &&
+    request.IdempotencyKey === derivedIdempotencyKey(task.RootKey, target) &&
+    request.ParentIdempotencyKey === contractText(task.RootKey, PARENT_KEY_MAX_LENGTH) &&
+    request.IssuedAt === task.IssuedAt &&
+    (request.DryRun === true) === (task.DryRun === true) &&
+    (task.Views ?? []).some((v) => v.TableName === table && v.RunId === request.RunId)
+  );
+};
+
+/** A message sent on for one view of a task, by its fields alone (valid or not: other checks say which). */
+const isSentOnFor = (json: unknown, task: ScopeTask, table: string): boolean => {
+  if (!isRecord(json)) return false;
+  if (json.TableName === table)
+    return (
+      json.CatalogId === task.CatalogId &&
+      json.DatabaseName === task.DatabaseName &&
+      json.IdempotencyKey === derivedIdempotencyKey(task.RootKey, stopTarget(viewOfTask(task, table)))
+    );
+  const sent = json[SCOPE_TASK_FIELD];
+  return (
+    isRecord(sent) &&
+    sent.Kind === 'stop' &&
+    sent.RootKey === task.RootKey &&
+    sent.CatalogId === task.CatalogId &&
+    sent.DatabaseName === task.DatabaseName &&
+    Array.isArray(sent.Views) &&
+    sent.Views.some((v: unknown) => isRecord(v) && v.TableName === table)
+  );
+};
+
+/**
+ * A valid task's view outcomes: each for a view the task names, inside the allow-list, under the view's key
+ * and with the scope's key as parent, reported once per naming; a view is stopped once per root key across
+ * the run; a task that ran reports or hands on every view it may stop.
+ */
+const checkTaskViews = (
+  task: ScopeTask,
+  own: OutcomeSeen | undefined,
+  viewOutcomes: readonly OutcomeSeen[],
+  derived: readonly DerivedMessage[],
+  ledger: StopLedger,
+  fail: (check: string, detail: string) => void,
+): void => {
+  const dryRun = task.DryRun === true;
+  const named = new Map<string, number>();
+  for (const v of task.Views ?? []) named.set(v.TableName, (named.get(v.TableName) ?? 0) + 1);
+  if (task.Kind === 'list' && viewOutcomes.length > 0)
+    fail('list task reported view outcomes', `${viewOutcomes.length} view outcome(s)`);
+  const reported = new Map<string, number>();
+  for (const o of viewOutcomes) {
+    const view = o.target;
+    if (!view) continue;
+    const said = `${o.outcome}${o.reason ? ` (${o.reason})` : ''} for ${describeView(view)}`;
+    if (view.catalogId !== task.CatalogId || view.database !== task.DatabaseName || !named.has(view.table)) {
+      fail('view outcome for a view the task does not name', said);
+      continue;
+    }
+    if (!isAllowedView(view)) fail('view outcome for a view outside the allow-list', said);
+    if (!VIEW_OUTCOMES.has(o.outcome)) fail(`view outcome ${o.outcome}`, said);
+    if (dryRun && o.outcome === 'stop-requested') fail('dry-run task stopped a view', said);
+    const times = (reported.get(view.table) ?? 0) + 1;
+    reported.set(view.table, times);
+    if (times > (named.get(view.table) ?? 0)) fail('view outcome reported twice', said);
+    const key = viewKey(task.RootKey, stopTarget(view), dryRun);
+    if (o.idempotencyKey !== key)
+      fail(
+        'view outcome under another key than its root key gives',
+        `${said}: ${o.idempotencyKey ?? '(none)'}`,
+      );
+    if (o.parentIdempotencyKey !== contractText(task.RootKey, PARENT_KEY_MAX_LENGTH))
+      fail("view outcome without its scope's key", said);
+    if (o.outcome === 'stop-requested' && o.replayed === false) {
+      if (ledger.reported.has(key))
+        fail('view stopped twice under one root key', `${said} under ${visible(task.RootKey, 100)}, again`);
+      ledger.reported.add(key);
+    }
+  }
+  // A task that ran (not the replay of one that finished) reports, or hands on, each view it may stop.
+  if (task.Kind !== 'stop' || own?.outcome !== 'expanded' || own.replayed !== false) return;
+  for (const table of named.keys()) {
+    if (reported.has(table) || !isAllowedView(viewOfTask(task, table))) continue;
+    if (!derived.some((d) => isSentOnFor(d.json, task, table)))
+      fail('view of a stop task neither reported nor handed on', describeView(viewOfTask(task, table)));
+  }
+};
+
+/**
+ * Every Stop call is for a view a valid record of the batch may stop: the target of an exact request, or a
+ * view a stop task names inside the allow-list (neither in dry run). A Stop that Glue accepted and answered,
+ * for a view only one root key's tasks name, goes into the ledger: once per root key and view in the run.
+ */
+const checkStopCalls = (
+  valid: readonly Extract<Verdict, { kind: 'valid' }>[],
+  obs: Observation,
+  fail: (check: string, detail: string) => void,
+): void => {
+  const stopTasks = valid.flatMap((v) => (v.task?.Kind === 'stop' && v.task.DryRun !== true ? [v.task] : []));
+  const exact = new Set(
+    valid.flatMap((v) =>
+      v.request?.TableName !== undefined && v.request.DryRun !== true
+        ? [viewId({ catalogId: v.catalogId, database: v.database, table: v.request.TableName })]
+        : [],
+    ),
+  );
+  for (const call of obs.glueCalls) {
+    if (call.operation !== STOP_OPERATION) continue;
+    if (call.database === undefined || call.table === undefined) {
+      fail(
+        'Stop call for a view no record may stop',
+        `${call.catalogId}:${call.database ?? '(no database)'}`,
+      );
+      continue;
+    }
+    const view: View = { catalogId: call.catalogId, database: call.database, table: call.table };
+    const roots = new Set(
+      stopTasks
+        .filter(
+          (t) =>
+            t.CatalogId === view.catalogId &&
+            t.DatabaseName === view.database &&
+            (t.Views ?? []).some((v) => v.TableName === view.table),
+        )
+        .map((t) => t.RootKey),
+    );
+    const byExact = exact.has(viewId(view));
+    if (!byExact && (roots.size === 0 || !isAllowedView(view))) {
+      fail('Stop call for a view no record may stop', describeView(view));
+      continue;
+    }
+    const [root] = roots;
+    if (call.stopped && !byExact && roots.size === 1 && root !== undefined) {
+      const key = `${root}\u0000${viewId(view)}`;
+      if (obs.ledger.accepted.has(key))
+        fail('view stopped twice under one root key', `Glue accepted another Stop of ${describeView(view)}`);
+      obs.ledger.accepted.add(key);
+    }
+  }
+};
+
+/**
+ * What the queue function sends back to the queue belongs to the batch: a task continues a task of the
+ * batch (same root key, place, guard and dry run) or expands a scope request of the batch (same place), and
+ * names views inside the allow-list or views its task named; an exact request is a view of a stop task,
+ * under the key the task's root key gives it.
+ */
+const checkDerivedFromQueue = (
+  valid: readonly Extract<Verdict, { kind: 'valid' }>[],
+  derived: readonly DerivedMessage[],
+  fail: (check: string, detail: string) => void,
+): void => {
+  const tasks = valid.flatMap((v) => (v.task ? [v.task] : []));
+  for (const d of derived) {
+    const sent = d.task;
+    if (sent) {
+      const samePlace = (catalogId: string, database: string) =>
+        catalogId === sent.CatalogId && database === sent.DatabaseName;
+      const fromTasks = tasks.filter(
+        (t) => samePlace(t.CatalogId, t.DatabaseName) && t.RootKey === sent.RootKey,
+      );
+      const fromScopes = valid.filter(
+        (v) => v.request?.TableNames !== undefined && samePlace(v.catalogId, v.database),
+      );
+      if (fromTasks.length === 0 && fromScopes.length === 0) {
+        fail('derived task belongs to no record of the batch', visible(d.body, 300));
+        continue;
+      }
+      if (
+        fromScopes.length === 0 &&
+        !fromTasks.some((t) => t.IssuedAt === sent.IssuedAt && (t.DryRun === true) === (sent.DryRun === true))
+      )
+        fail("derived task changes its scope's guard or dry run", visible(d.body, 300));
+      for (const v of sent.Views ?? []) {
+        const view = viewOfTask(sent, v.TableName);
+        const namedBefore = fromTasks.some((t) =>
+          (t.Views ?? []).some((w) => w.TableName === v.TableName && w.RunId === v.RunId),
+        );
+        if (!isAllowedView(view) && !namedBefore)
+          fail('derived stop task names a view outside the allow-list', describeView(view));
+      }
+    } else if (d.request?.TableName !== undefined) {
+      const table = d.request.TableName;
+      if (!tasks.some((t) => t.Kind === 'stop' && isExactRequestFor(d.request, t, table)))
+        fail('derived exact request belongs to no view of a stop task', visible(d.body, 300));
+    }
+  }
 };
 
 /** stopFromQueue: a partial batch response; every record on its own. */
@@ -772,8 +1194,9 @@ const checkQueueHandler = (input: FuzzInput, obs: Observation, stats: Tally): Fa
   const unaddressable = !isBatch || records.some((r) => r.messageId === undefined);
   stats.records += records.length;
   if (!isBatch) stats.verdict('not a batch');
-  for (const r of records) stats.verdict(r.broken ? 'broken record' : (r.verdict?.kind ?? 'unknown'));
-  const feature = records.find((r) => r.broken || r.feature !== r.verdict?.kind)?.feature ?? 'batch';
+  for (const r of records) stats.verdict(r.broken ? 'broken record' : verdictLabel(r));
+  const feature = records.find((r) => r.broken || r.feature !== verdictLabel(r))?.feature ?? 'batch';
+  const derived = obs.derived.map(readDerived);
 
   if (!obs.settled.ok) {
     const { error } = obs.settled;
@@ -840,10 +1263,24 @@ const checkQueueHandler = (input: FuzzInput, obs: Observation, stats: Tally): Fa
     else fail('parked body not restorable', results[0]?.why ?? 'nothing to restore');
   };
 
+  // What the valid records that expanded (not replays) say they sent to the queue.
+  const expandedQueued: (number | undefined)[] = [];
   for (const r of records) {
     if (r.messageId === undefined) continue; // broken records without an id: below
-    const outs = outcomesById.get(r.messageId) ?? [];
+    const all = outcomesById.get(r.messageId) ?? [];
     outcomesById.delete(r.messageId);
+    // A stop task reports every view it settles as an outcome of its own, beside the task's outcome.
+    const task = r.verdict?.kind === 'valid' ? r.verdict.task : undefined;
+    const outs = task ? all.filter((o) => o.target === undefined) : all;
+    if (task)
+      checkTaskViews(
+        task,
+        outs[0],
+        all.filter((o) => o.target !== undefined),
+        derived,
+        obs.ledger,
+        fail,
+      );
     const parks = parkedById.get(r.messageId) ?? [];
     parkedById.delete(r.messageId);
     const retried = failed.has(r.messageId);
@@ -883,6 +1320,26 @@ const checkQueueHandler = (input: FuzzInput, obs: Observation, stats: Tally): Fa
     const said = `${out.outcome}${out.reason ? ` (${out.reason})` : ''}`;
     if (verdict.kind === 'invalid' && !(out.outcome === 'rejected' && out.reason === 'invalid-request'))
       fail('invalid input not rejected', said);
+    // A refusal names the field at fault; a task's refusal names a field of the task.
+    if (verdict.kind === 'invalid' && verdict.field !== undefined && out.outcome === 'rejected') {
+      if (!(out.detail ?? '').includes(verdict.field))
+        fail(
+          `invalid ${r.taskShaped ? 'task' : 'input'} refused without naming its field`,
+          `expected ${visible(verdict.field, 200)}; detail: ${visible(out.detail ?? '(none)', 300)}`,
+        );
+      const parkedDetail = parks[0]?.attributes[PARKED_DETAIL];
+      if (parkedDetail !== undefined && !parkedDetail.includes(toSqsText(verdict.field)))
+        fail(
+          `parked ${r.taskShaped ? 'task' : 'input'} does not name its field`,
+          `expected ${visible(verdict.field, 200)}; ${PARKED_DETAIL}: ${visible(parkedDetail, 300)}`,
+        );
+      if (r.taskShaped && !TASK_FIELD_PATH.test(verdict.field))
+        fail('task read as another kind of message', `first violation at ${visible(verdict.field, 200)}`);
+    }
+    if (verdict.kind === 'valid' && out.outcome === 'expanded' && out.replayed === false)
+      expandedQueued.push(out.queued);
+    if (r.taskShaped && verdict.kind === 'valid' && verdict.task === undefined)
+      fail('task read as another kind of message', 'accepted as a stop request');
     if (verdict.kind === 'not-allowed' && !(out.outcome === 'not-allowed' && out.reason === verdict.reason))
       fail('input outside the allow-list not refused', `${said}, expected not-allowed (${verdict.reason})`);
     if (verdict.kind === 'valid' && out.reason === 'invalid-request')
@@ -912,14 +1369,28 @@ const checkQueueHandler = (input: FuzzInput, obs: Observation, stats: Tally): Fa
   for (const p of [...orphanParked, ...[...parkedById.values()].flat()])
     fail('parked without a matching record', visible(p.body, 200));
 
-  // Glue calls: only for the databases of valid records.
-  const validDatabases = new Set(
-    records.flatMap((r) => (r.verdict?.kind === 'valid' ? [r.verdict.database] : [])),
+  // Glue calls: only for the catalogs and databases of valid records; Stop calls only for the views they
+  // may stop; messages sent back to the queue only for what the batch's records stand for.
+  const valid = records.flatMap((r) => (r.verdict?.kind === 'valid' ? [r.verdict] : []));
+  const validPlaces = new Set(valid.map((v) => placeId(v.catalogId, v.database)));
+  const stray = obs.glueCalls.filter(
+    (c) => c.database === undefined || !validPlaces.has(placeId(c.catalogId, c.database)),
   );
-  const stray = obs.glueCalls.filter((c) => c.database === undefined || !validDatabases.has(c.database));
   stats.glueCallsForInvalid += stray.length;
   if (stray.length > 0)
-    fail('Glue call for invalid input', stray.map((c) => `${c.operation} ${c.database ?? ''}`).join(', '));
+    fail(
+      'Glue call for invalid input',
+      stray.map((c) => `${c.operation} ${c.catalogId}:${c.database ?? ''}`).join(', '),
+    );
+  checkStopCalls(valid, obs, fail);
+  // Alone in its batch, an expansion or a task sent exactly the messages its outcome counts.
+  const [queued] = expandedQueued;
+  if (valid.length === 1 && expandedQueued.length === 1 && queued !== obs.derived.length)
+    fail(
+      'expanded outcome counts other messages than were sent',
+      `queued ${queued}, sent ${obs.derived.length}`,
+    );
+  checkDerivedFromQueue(valid, derived, fail);
   return failures;
 };
 
@@ -989,7 +1460,7 @@ export const check = (handler: HandlerName, input: FuzzInput, obs: Observation, 
     stats.verdict(verdict.kind);
     failures = checkAsyncHandler(input, obs, verdict, stats);
   }
-  failures.push(...commonChecks(input, obs));
+  failures.push(...commonChecks(handler, input, obs));
   if (failures.length > 0) stats.failedInputs += 1;
   return failures;
 };
