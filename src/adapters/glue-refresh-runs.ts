@@ -89,7 +89,7 @@ export const createGlueRefreshRuns = (
           CatalogId: query.CatalogId,
           DatabaseName: query.DatabaseName,
           ...(query.TableName !== undefined ? { TableName: query.TableName } : {}),
-          MaxResults: LIST_PAGE_SIZE,
+          MaxResults: query.pageSize ?? LIST_PAGE_SIZE,
           ...(query.pageToken !== undefined ? { NextToken: query.pageToken } : {}),
         }),
       ),

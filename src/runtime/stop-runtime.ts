@@ -72,10 +72,13 @@ export const fanOutSettings = (trigger: Trigger, rate: number | undefined, batch
     rate === undefined
       ? Number.POSITIVE_INFINITY
       : (rate * STOP_TASK_BATCH_PLAN_MS) / 1_000 / Math.max(1, batchSize);
+  const viewsPerTask = Math.min(TASK_VIEWS_MAX_ITEMS, Math.max(1, Math.floor(Math.min(byReadAge, byBatch))));
   return {
     expansion: trigger === 'sqs' ? 'in-place' : 'hand-off',
-    viewsPerTask: Math.min(TASK_VIEWS_MAX_ITEMS, Math.max(1, Math.floor(Math.min(byReadAge, byBatch)))),
+    viewsPerTask,
     reserveMs: FAN_OUT_RESERVE_MS,
+    // Four tasks' worth of runs per page (100 to Glue's 1,000); the largest page without a budget.
+    pageSize: rate === undefined ? 1_000 : Math.min(1_000, Math.max(100, 4 * viewsPerTask)),
   };
 };
 

@@ -51,6 +51,8 @@ export interface RunPageReader {
     readonly DatabaseName: string;
     readonly TableName?: string;
     readonly pageToken?: string;
+    /** Runs per page (Glue's MaxResults, 1–1,000); a token only continues a listing of the same size. */
+    readonly pageSize?: number;
   }): Promise<RunPage>;
 }
 

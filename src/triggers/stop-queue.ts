@@ -104,6 +104,23 @@ export const interpretRecord = (
   };
 };
 
+/**
+ * Runs work one after another, in the order it is handed in. The tasks of a scope's expansion take this
+ * path: each is sized for the instance's whole Glue share and a read no older than the run guard allows;
+ * run side by side they would share the budget, outlive their reads and hold their pages at once.
+ */
+export const oneAtATime = () => {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+};
+
+const isScopeTask = (interpreted: Interpreted): boolean =>
+  interpreted.kind === 'request' && interpreted.incoming.parsed.kind === 'task';
+
 export const createStopQueueHandler =
   (runtime: StopRuntime) =>
   (event: unknown, context: Context): Promise<SQSBatchResponse> =>
@@ -112,11 +129,17 @@ export const createStopQueueHandler =
       const accountId = accountIdOf(context);
       const { costGuards } = runtime.config.policy;
       const maxReceiveCount = runtime.config.stopQueueMaxReceiveCount;
+      const tasks = oneAtATime();
       return processPartialResponse(
         batch,
-        // Throwing (a retry) marks the record as a batch item failure: SQS redelivers it later.
-        (record: SQSRecord) =>
-          settle(runtime, interpretRecord(record, accountId, costGuards, maxReceiveCount), deadline),
+        // Throwing (a retry) marks the record as a batch item failure: SQS redelivers it later. Requests run
+        // side by side; scope tasks one after another.
+        (record: SQSRecord) => {
+          const interpreted = interpretRecord(record, accountId, costGuards, maxReceiveCount);
+          return isScopeTask(interpreted)
+            ? tasks(() => settle(runtime, interpreted, deadline))
+            : settle(runtime, interpreted, deadline);
+        },
         new BatchProcessor(EventType.SQS),
         {
           context,

@@ -624,7 +624,7 @@ describe('runStopCommand', () => {
 
     const recorded = await runStopCommand(scopeCommand(), {
       ...deps,
-      fanOut: { expansion: 'hand-off', viewsPerTask: 100, reserveMs: 0 },
+      fanOut: { expansion: 'hand-off', viewsPerTask: 100, reserveMs: 0, pageSize: 1_000 },
     });
 
     expect(recorded).toMatchObject({ result: 'expanded', queued: 1 });

@@ -27,6 +27,7 @@ import {
   scopeTaskKey,
   viewKey,
 } from '../../src/stop/scope-expansion.ts';
+import { oneAtATime } from '../../src/triggers/stop-queue.ts';
 import { fakeContext, fakeFanOut, listedRun, runIdOf } from './support/fan-out.ts';
 import { deepFreeze, FUNCTION_ACCOUNT_ID, glueFailure, rejectionOf, scopeTarget } from './support/records.ts';
 
@@ -1025,6 +1026,36 @@ describe('scopeTaskKey and viewKey', () => {
   });
 });
 
+describe('pages and tasks: the page size and one task at a time', () => {
+  it("lists with the settings' page size, in the expansion and in its tasks alike", async () => {
+    const sizes: (number | undefined)[] = [];
+    const { deps, enqueued } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1)],
+      fanOut: { pageSize: 250 },
+      onPage: (query) => sizes.push(query.pageSize),
+    });
+    await expandScope(scopeCommand(), deps, fakeContext().context);
+    await runScopeTask(taskCommand(taskIn(enqueued[0])), deps, fakeContext().context);
+    expect(sizes).toEqual([250, 250]);
+  });
+
+  it('runs the tasks of a batch one after another, in order, whatever each one does', async () => {
+    const serial = oneAtATime();
+    const events: string[] = [];
+    const task = (name: string, ms: number, fails = false) =>
+      serial(async () => {
+        events.push(`start ${name}`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        events.push(`end ${name}`);
+        if (fails) throw new Error(name);
+        return name;
+      });
+    const results = await Promise.allSettled([task('a', 20), task('b', 1, true), task('c', 5)]);
+    expect(events).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+});
+
 describe('fanOutSettings: how each function expands, and how many views a task names', () => {
   it('expands in the queue function only; every other function hands scopes off', () => {
     expect(
@@ -1047,6 +1078,8 @@ describe('fanOutSettings: how each function expands, and how many views a task n
       expansion: 'in-place',
       viewsPerTask: views,
       reserveMs: FAN_OUT_RESERVE_MS,
+      // Four tasks' worth of runs per page, 100 to 1,000; the largest page without a budget.
+      pageSize: rate === undefined ? 1_000 : Math.min(1_000, Math.max(100, 4 * views)),
     });
   });
 

@@ -71,7 +71,9 @@ export const fakeFanOut = (options: FakeFanOutOptions = {}) => {
   const stops: { target: StopTarget; sendBy: number | undefined }[] = [];
   const enqueued: QueuedMessage[] = [];
   const page = async (query: PageQuery): Promise<RunPage> => {
-    pages.push(query);
+    // Recorded without the page size (the settings' `pageSize`, checked once in its own test).
+    const { pageSize: _pageSize, ...asked } = query;
+    pages.push(asked);
     steps.push(`list ${query.pageToken ?? '(first)'}`);
     options.onPage?.(query);
     const matching = runs.filter(
@@ -135,7 +137,13 @@ export const fakeFanOut = (options: FakeFanOutOptions = {}) => {
       },
     },
     allow: options.allow ?? [{ database: '*', tables: ['*'] }],
-    fanOut: { expansion: 'in-place', viewsPerTask: 100, reserveMs: 10_000, ...options.fanOut },
+    fanOut: {
+      expansion: 'in-place',
+      viewsPerTask: 100,
+      reserveMs: 10_000,
+      pageSize: 1_000,
+      ...options.fanOut,
+    },
     now: options.now ?? (() => DEFAULT_NOW),
   };
   return { deps, runs, steps, pages, stops, enqueued };
