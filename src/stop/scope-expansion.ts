@@ -362,6 +362,9 @@ export const expandScope = (
 const tokenRefused = (error: unknown, pageToken: string | undefined): boolean =>
   pageToken !== undefined && toStopError(error).failure.reason === 'glue-invalid-input';
 
+/** Views of one stop task being settled at once. */
+const VIEWS_IN_FLIGHT = 8;
+
 /** How many times one stop task reads its page: once, and again each time the read grew too old. */
 const MAX_PAGE_READS = 4;
 
@@ -403,19 +406,40 @@ export const runScopeTask = async (
   }
   let readAt = context.clock();
   let reads = 1;
-  const leftovers: { TableName: string; RunId: string }[] = [];
-  const exact: TableStopRequest[] = [];
+  let unreadable = false;
+  // One read again at a time, shared by every view that found the read too old.
+  let rereading: Promise<void> | undefined;
+  const readAgain = (seenAt: number): Promise<void> => {
+    if (readAt !== seenAt) return Promise.resolve(); // another view has read it again meanwhile
+    rereading ??= (async () => {
+      try {
+        page = await readPage(deps, expansion.scope, task.PageToken);
+        readAt = context.clock();
+        reads += 1;
+      } catch {
+        // The page cannot be read again now: the views left go on as exact requests, each read by name,
+        // rather than the whole task being retried.
+        unreadable = true;
+      } finally {
+        rereading = undefined;
+      }
+    })();
+    return rereading;
+  };
+  type View = { TableName: string; RunId: string };
+  const leftovers: [number, View][] = [];
+  const exact: [number, TableStopRequest][] = [];
   const counts = new Map<RecordedOutcomeName, number>();
   let outside = 0;
-  let unreadable = false;
-  for (const view of task.Views) {
+
+  const settleView = async (view: View, index: number): Promise<void> => {
     if (timeLeft(context) < (deps.fanOut ?? DEFAULT_FAN_OUT).reserveMs) {
-      leftovers.push(view);
-      continue;
+      leftovers.push([index, view]);
+      return;
     }
     if (!isAllowed(deps, expansion, view.TableName)) {
       outside += 1;
-      continue;
+      return;
     }
     const target: StopTarget = {
       CatalogId: expansion.scope.CatalogId,
@@ -432,8 +456,8 @@ export const runScopeTask = async (
     for (;;) {
       if (unreadable || !page.tables.has(view.TableName)) {
         // The page no longer shows the view (Glue's pages moved): an exact request reads it by name.
-        exact.push(viewRequest(expansion, view));
-        break;
+        exact.push([index, viewRequest(expansion, view)]);
+        return;
       }
       const runs = page.active.filter((run) => run.target.TableName === view.TableName);
       const at = readAt;
@@ -444,38 +468,48 @@ export const runScopeTask = async (
         );
         context.reportView({ target, idempotencyKey: viewCommand.idempotencyKey, result });
         counts.set(result.result, (counts.get(result.result) ?? 0) + 1);
-        break;
+        return;
       } catch (error) {
         if (error instanceof ReadTooOldError && reads < MAX_PAGE_READS && !unreadable) {
-          try {
-            page = await readPage(deps, expansion.scope, task.PageToken);
-            readAt = context.clock();
-            reads += 1;
-            continue;
-          } catch {
-            // The page cannot be read again now: this view and the rest go on as exact requests, each
-            // read by name, rather than the whole task being retried.
-            unreadable = true;
-          }
+          await readAgain(at);
+          continue;
         }
         // In progress elsewhere, throttled past the budget, refused: the exact request under the same
         // key settles it (or replays what settled it) and parks a refusal with its reason.
-        if (toStopError(error).failure.reason !== 'deadline-exceeded')
-          exact.push(viewRequest(expansion, view));
-        else leftovers.push(view);
-        break;
+        if (toStopError(error).failure.reason !== 'deadline-exceeded') {
+          exact.push([index, viewRequest(expansion, view)]);
+        } else leftovers.push([index, view]);
+        return;
       }
     }
-  }
-  if (leftovers.length === task.Views.length) {
+  };
+
+  // A few views at a time: each Stop waits for Glue and the idempotency store, and the rate limiter, not
+  // this loop, paces the calls to the instance's share.
+  const views = task.Views;
+  let next = 0;
+  const worker = async () => {
+    while (next < views.length) {
+      const index = next++;
+      const view = views[index];
+      if (view) await settleView(view, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(VIEWS_IN_FLIGHT, views.length) }, worker));
+  // In the task's own order, so that a follow-up's content (and key) does not depend on timing.
+  const byIndex = <T>(entries: [number, T][]): T[] => entries.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+  const left = byIndex(leftovers);
+  const sentExact = byIndex(exact);
+
+  if (left.length === task.Views.length) {
     // Nothing was started: a follow-up would be this very task (same key, answered as done). Retry it.
     throw deadlineExceeded(
       'not started: too little time left before the invocation deadline for a stop task',
     );
   }
   const handed: QueuedMessage[] = [
-    ...(leftovers.length > 0 ? [taskOf(expansion, 'stop', task.PageToken, leftovers)] : []),
-    ...exact,
+    ...(left.length > 0 ? [taskOf(expansion, 'stop', task.PageToken, left)] : []),
+    ...sentExact,
   ];
   if (handed.length > 0) await deps.queue.enqueue(handed);
   const settled = [...counts].map(([result, n]) => `${n} ${result}`).join(', ') || 'none settled';
@@ -485,8 +519,8 @@ export const runScopeTask = async (
     queued: handed.length,
     detail:
       `${plural(task.Views.length, 'view')} from ${plural(reads, 'read')} of the page: ${settled}` +
-      (leftovers.length > 0 ? `; ${leftovers.length} left to a follow-up task` : '') +
-      (exact.length > 0 ? `; ${exact.length} sent as exact requests` : '') +
+      (left.length > 0 ? `; ${left.length} left to a follow-up task` : '') +
+      (sentExact.length > 0 ? `; ${sentExact.length} sent as exact requests` : '') +
       (outside > 0 ? `; ${outside} outside the allow-list left alone` : '') +
       (expansion.dryRun ? ' (dry run)' : ''),
   };
