@@ -111,6 +111,8 @@ const functionEnv = (
   GLUE_MAX_REQUESTS_PER_SECOND: share,
   GLUE_BUDGET_MODE: 'shared',
   STOP_QUEUE_MAX_RECEIVE_COUNT: String(settings.deployment.maxReceiveCount),
+  // As serverless.yml sets it from the event source: stop tasks are sized so that a batch fits.
+  STOP_QUEUE_BATCH_SIZE: String(settings.deployment.batchSize),
   POWERTOOLS_SERVICE_NAME: 'glue-mv-stop',
   POWERTOOLS_METRICS_NAMESPACE: 'GlueMvStop',
   POWERTOOLS_LOG_LEVEL: settings.logLevel,

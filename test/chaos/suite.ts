@@ -281,7 +281,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosRun> => {
   const functionTimeoutMs = deployed.functionTimeoutSeconds * 1_000;
   const visibilityTimeoutSeconds = simulatedVisibilityTimeoutSeconds(deployed);
   const concurrency = deployed.maximumConcurrency;
-  const viewsPerTask = fanOutSettings('sqs', options.glueRate).viewsPerTask;
+  const viewsPerTask = fanOutSettings('sqs', options.glueRate, deployed.batchSize).viewsPerTask;
   log(
     `chaos: seed ${seed}, ${options.requests} exact requests, ${options.scopes} scope requests; function ` +
       `timeout ${deployed.functionTimeoutSeconds} s, visibility timeout ${visibilityTimeoutSeconds} s, ` +
@@ -346,6 +346,8 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosRun> => {
         ...local.env,
         // As serverless.yml sets it from the redrive policy: the last receive parks with its reason.
         STOP_QUEUE_MAX_RECEIVE_COUNT: String(deployed.maxReceiveCount),
+        // As serverless.yml sets it from the event source: stop tasks are sized so that a batch fits.
+        STOP_QUEUE_BATCH_SIZE: String(deployed.batchSize),
         POWERTOOLS_LOG_LEVEL: 'WARN',
         POWERTOOLS_METRICS_DISABLED: 'true',
         AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME,
