@@ -52,6 +52,11 @@ export const scopeTaskSchema = z.strictObject({
   /** The scope command's idempotency key: every view's key derives from it, so no view is stopped twice. */
   RootKey: text(ROOT_KEY_MAX_LENGTH),
   PageToken: z.optional(text(PAGE_TOKEN_MAX_LENGTH)),
+  /**
+   * How many times this task was handed on unstarted (an invocation out of time sends it on rather than
+   * leaving it for the visibility timeout): part of its key, so that the copy is not answered as done.
+   */
+  Resend: z.optional(z.int().check(z.positive(), z.lte(1_000))),
   /** `stop` tasks: the views to stop from the page, with the run the expansion saw. */
   Views: z.optional(
     z

@@ -112,6 +112,8 @@ export const scopeTaskKey = (task: ScopeTask): string =>
     task.RootKey,
     task.PageToken ?? '',
     task.DryRun === true ? 'dry-run' : '',
+    // Absent on a task's first sending: keys of tasks sent before resends existed stay the same.
+    ...(task.Resend !== undefined ? [`resend ${task.Resend}`] : []),
     ...(task.Views ?? []).map((v) => `${v.TableName}\u0000${v.RunId}`),
   ])}`;
 
@@ -362,6 +364,9 @@ export const expandScope = (
 const tokenRefused = (error: unknown, pageToken: string | undefined): boolean =>
   pageToken !== undefined && toStopError(error).failure.reason === 'glue-invalid-input';
 
+/** How often a stop task may be handed on unstarted before it waits for a redelivery instead. */
+const MAX_RESENDS = 20;
+
 /** Views of one stop task being settled at once. */
 const VIEWS_IN_FLIGHT = 8;
 
@@ -502,10 +507,23 @@ export const runScopeTask = async (
   const sentExact = byIndex(exact);
 
   if (left.length === task.Views.length) {
-    // Nothing was started: a follow-up would be this very task (same key, answered as done). Retry it.
-    throw deadlineExceeded(
-      'not started: too little time left before the invocation deadline for a stop task',
-    );
+    // Nothing was started: the task goes on as it is, counted as a resend so that its copy has a key of its
+    // own (the same key would be answered as done), without waiting for the visibility timeout. The limit
+    // keeps a task no invocation can start from circling: it is then retried, and parked on its last
+    // delivery like any request.
+    const resend = (task.Resend ?? 0) + 1;
+    if (resend > MAX_RESENDS) {
+      throw deadlineExceeded(
+        'not started: too little time left before the invocation deadline for a stop task',
+      );
+    }
+    await deps.queue.enqueue([scopeTaskBody({ ...task, Resend: resend })]);
+    return {
+      result: 'expanded',
+      decidedAt: now().toISOString(),
+      queued: 1,
+      detail: `not started: too little time left in this invocation; handed on as it is (resend ${resend})`,
+    };
   }
   const handed: QueuedMessage[] = [
     ...(left.length > 0 ? [taskOf(expansion, 'stop', task.PageToken, left)] : []),

@@ -11,6 +11,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../scripts/build.ts';
+import { fanOutSettings } from '../../src/runtime/stop-runtime.ts';
 import { EnvironmentPool, type InvocationResult } from './environments.ts';
 import { ChaosEventSource } from './event-source.ts';
 import {
@@ -731,9 +732,12 @@ describe('a small chaos run with scope requests (built queue bundle, no Glue fau
       expect(run.problemLines).toEqual([]);
       expect(targets(f).filter((t) => !t.met)).toEqual([]);
       // The tasks the queue function sent itself reached the queue the event source drains.
-      expect(sc.viewsPerTask).toBe(16);
+      const { batchSize } = deployedSettings(
+        await readFile(path.join(projectRoot, 'serverless.yml'), 'utf8'),
+      );
+      expect(sc.viewsPerTask).toBe(fanOutSettings('sqs', 4, batchSize).viewsPerTask);
       expect(sc.tasks.stop).toBeGreaterThan(SCOPES);
-      expect(sc.tasks.viewsPerTaskMax).toBeLessThanOrEqual(16);
+      expect(sc.tasks.viewsPerTaskMax).toBeLessThanOrEqual(sc.viewsPerTask);
       expect(sc.oracle.denied).toBeGreaterThan(0);
       expect(sc.oracle.deniedRefused).toBe(sc.oracle.denied);
       expect(sc.oracle.deniedParkedUnderViewKey).toBe(sc.oracle.denied);

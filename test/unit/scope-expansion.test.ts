@@ -482,20 +482,32 @@ describe('runScopeTask: a stop task stops its views from one fresh read of its p
     });
   });
 
-  it('gives a task it could not start back for another delivery, rather than a follow-up that is itself', async () => {
+  it('hands a task it could not start on as it is, with a resend count that gives the copy a key of its own', async () => {
     const { deps, pages, stops, enqueued } = fakeFanOut({
       runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
     });
-    // Less time left than a view and its follow-up need: a follow-up would carry the same views, be the
-    // same task under the same key, and be answered as done without a stop.
+    // Less time left than a view and its follow-up need: the same task under the same key would be
+    // answered as done without a stop.
     const { context } = fakeContext({ msLeft: 1 });
+    const task = stopTask(DAILY_AND_HOURLY);
 
-    const error = await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY)), deps, context).catch((e) => e);
+    const recorded = await runScopeTask(taskCommand(task), deps, context);
 
-    expect(error).toBeInstanceOf(StopError);
-    expect((error as StopError).failure).toStrictEqual({ kind: 'retry', reason: 'deadline-exceeded' });
     expect(pages).toHaveLength(1);
     expect(stops).toEqual([]);
+    expect(tasksIn(enqueued)).toStrictEqual([{ ...task, Resend: 1 }]);
+    expect(scopeTaskKey({ ...task, Resend: 1 })).not.toBe(scopeTaskKey(task));
+    expect(recorded).toMatchObject({ queued: 1, detail: expect.stringContaining('resend 1') });
+  });
+
+  it('waits for a redelivery instead once a task was handed on unstarted 20 times', async () => {
+    const { deps, enqueued } = fakeFanOut({ runs: [listedRun('daily_mv', 1)] });
+    const error = await runScopeTask(
+      taskCommand(stopTask([['daily_mv', 1]], { Resend: 20 })),
+      deps,
+      fakeContext({ msLeft: 1 }).context,
+    ).catch((e) => e);
+    expect((error as StopError).failure).toStrictEqual({ kind: 'retry', reason: 'deadline-exceeded' });
     expect(enqueued).toEqual([]);
   });
 
