@@ -323,7 +323,18 @@ const listScope = async (
       continued = true;
       break;
     }
-    const page = await readPage(deps, expansion.scope, token);
+    let page: RunPage;
+    try {
+      page = await readPage(deps, expansion.scope, token);
+    } catch (error) {
+      // A page that fails after others were read: the listing goes on in a list task from that page, so
+      // the pages already read are not read again and the scope's progress outlives one failed call.
+      if (pages === 0 || toStopError(error).failure.kind !== 'retry') throw error;
+      await deps.queue.enqueue([taskOf(expansion, 'list', token)]);
+      tasks += 1;
+      continued = true;
+      break;
+    }
     pages += 1;
     listed += page.listed;
     const chosen = chooseViews(page, expansion, deps);

@@ -377,6 +377,36 @@ describe('expandScope: the scope listed page by page into stop tasks', () => {
     expect(recorded.queued).toBe(1);
   });
 
+  it('goes on in a list task from a page whose read fails after others were read; fails at once on the first', async () => {
+    const runs = Array.from({ length: 5 }, (_, i) => listedRun(`view_${i}_mv`, i));
+    const throttled = () => new GlueCallError(glueFailure('ThrottlingException', 400));
+    const later = fakeFanOut({
+      runs,
+      pageSize: 2,
+      onPage: (query) => {
+        if (query.pageToken !== undefined) throw throttled();
+      },
+    });
+    const recorded = await expandScope(scopeCommand(), later.deps, fakeContext().context);
+    const [, handedOn] = tasksIn(later.enqueued);
+    expect(handedOn).toMatchObject({ Kind: 'list', PageToken: 'page-1' });
+    expect(recorded).toMatchObject({
+      queued: 2,
+      detail: expect.stringContaining('goes on in a follow-up task'),
+    });
+
+    const first = fakeFanOut({
+      runs,
+      pageSize: 2,
+      onPage: () => {
+        throw throttled();
+      },
+    });
+    const error = await expandScope(scopeCommand(), first.deps, fakeContext().context).catch((e) => e);
+    expect((error as StopError).failure).toMatchObject({ kind: 'retry', reason: 'glue-throttled' });
+    expect(first.enqueued).toEqual([]);
+  });
+
   it('lets a list task go on from its page, with the scope’s key, guard and dry run', async () => {
     const runs = Array.from({ length: 5 }, (_, i) => listedRun(`view_${i}_mv`, i));
     const { deps, enqueued, steps } = fakeFanOut({ runs, pageSize: 2 });
