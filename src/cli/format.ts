@@ -59,7 +59,7 @@ const UNPRINTABLE = new RegExp(
   'g',
 );
 
-/** Text from a message or an API, made safe to print: what a terminal would not show becomes `\uXXXX`. */
+/** Text from a message or an API, made safe to print: what a terminal would not show becomes a `\u` escape with four hex digits. */
 export const printable = (text: string): string =>
   text.replace(UNPRINTABLE, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
 
