@@ -46,6 +46,15 @@ interface Environment {
   waiting?: ((message: EnvironmentMessage | { type: 'exit' }) => void) | undefined;
 }
 
+/**
+ * BENCH_CPU_PROFILE_DIR: every environment writes a V8 CPU profile there when it exits (open it in Chrome's
+ * DevTools or summarise it with `node bench/profile-summary.ts <dir>`).
+ */
+const profileArgs = (): string[] => {
+  const dir = process.env.BENCH_CPU_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+};
+
 /** Compiles `lambda-environment.ts` to plain JavaScript in `dir`; returns the script's path. */
 export const buildEnvironmentScript = async (dir: string): Promise<string> => {
   const outfile = path.join(dir, 'lambda-environment.cjs');
@@ -85,7 +94,7 @@ export class LambdaPool {
         BENCH_TIMEOUT_MS: String(this.#options.timeoutMs),
         BENCH_MEMORY_MB: String(this.#options.memoryMb),
       },
-      execArgv: [],
+      execArgv: profileArgs(),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });

@@ -192,6 +192,32 @@ const capacityUnits = (operation: string, requestBytes: number): number => {
   return 0;
 };
 
+/**
+ * Units of a BatchWriteItem (per put item, per started 1 KB of the item as sent; 1 per delete) or a
+ * strongly consistent BatchGetItem (1 per key: the ledger's items are far below 4 KB).
+ */
+const batchCapacityUnits = (operation: string, body: unknown): number => {
+  const tables = Object.values(
+    ((body as { RequestItems?: Record<string, unknown> } | null)?.RequestItems ?? {}) as Record<
+      string,
+      unknown
+    >,
+  );
+  let units = 0;
+  for (const table of tables) {
+    if (operation === 'BatchGetItem') {
+      units += ((table as { Keys?: unknown[] }).Keys ?? []).length;
+      continue;
+    }
+    for (const request of (table as { PutRequest?: { Item?: unknown } }[]) ?? []) {
+      units += request.PutRequest
+        ? Math.max(1, Math.ceil(Buffer.byteLength(JSON.stringify(request.PutRequest.Item ?? {})) / 1024))
+        : 1;
+    }
+  }
+  return units;
+};
+
 const env: Record<string, string> = {};
 const closers: (() => Promise<void>)[] = [];
 let glue: GlueEmulator | undefined;
@@ -242,7 +268,22 @@ if (SERVICES.has('dynamodb')) {
   server.on('request', (req: http.IncomingMessage) => {
     const operation = String(req.headers['x-amz-target'] ?? 'unknown').replace(/^DynamoDB_\d+\./, '');
     const bytes = Number(req.headers['content-length'] ?? '0');
-    tally(dynamoCounts, operation, bytes, 0, capacityUnits(operation, bytes));
+    if (operation !== 'BatchWriteItem' && operation !== 'BatchGetItem') {
+      tally(dynamoCounts, operation, bytes, 0, capacityUnits(operation, bytes));
+      return;
+    }
+    // A batch is billed per item: its body says how many (dynalite reads the same stream alongside).
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let units = 0;
+      try {
+        units = batchCapacityUnits(operation, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        units = 0;
+      }
+      tally(dynamoCounts, operation, bytes, 0, units);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

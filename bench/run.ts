@@ -31,6 +31,8 @@
  *   BENCH_LOG_LEVEL         the functions' POWERTOOLS_LOG_LEVEL (default INFO, as deployed)
  *   BENCH_RECORD_BUDGETS=1  rewrite bench/budgets.ts from this run's size and cold-import figures
  *   BENCH_LOG_FILE          also append the functions' logs to this file
+ *   BENCH_CPU_PROFILE_DIR   every function instance writes a V8 CPU profile here (slows the run; build with
+ *                           BUILD_MINIFY=0 and summarise with `node bench/profile-summary.ts <dir>`)
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -338,15 +340,6 @@ const queueCpuMs = (r: FanOutResult): number => {
   return [...bySlot.values()].reduce((a, b) => a + b, 0);
 };
 
-const stopTaskRecordsPerInvocation = (r: FanOutResult): number =>
-  Math.max(
-    0,
-    ...(r.lambda.queue?.invocations ?? []).filter((i) => i.tag === 'stop-task').map((i) => i.records),
-  );
-
-const exactRecords = (r: FanOutResult): number =>
-  (r.lambda.queue?.invocations ?? []).filter((i) => i.tag === 'exact').reduce((a, i) => a + i.records, 0);
-
 const outcomeOf = (r: FanOutResult): string =>
   r.services.glue.viewsNotStopped === 0
     ? `all ${count(r.views)} views stopped in ${seconds(r.completionMs)} (${(r.completionMs / ((r.views / RATE) * 1000)).toFixed(2)} × N/R)`
@@ -357,21 +350,6 @@ const fanOutFindings = (figures: Figures, settings: RunSettings): string[] => {
   const fan = figures.fanOut;
   if (!fan) return [];
   const notes: string[] = [];
-  const batched = stopTaskRecordsPerInvocation(fan);
-  if (batched > 1 && callsPerStop(fan) > 1.1) {
-    notes.push(
-      "**What the figures show.** The expansion sends a page's stop tasks together, and the event source " +
-        `hands up to ${settings.deployment.batchSize} of them to one instance as one batch (here up to ` +
-        `${batched} records in one stop-task invocation). The batch's tasks run in parallel on that instance's ` +
-        "share of the budget, while each task is sized for a whole share within the run guard's read age: the " +
-        "tasks' page reads grow too old, each task reads its page again (up to four reads of a whole page), " +
-        'then sends the views it has not reached back to the queue as exact requests, which cost a List and ' +
-        `a Stop each (${count(exactRecords(fan))} exact-request records in the first run, ` +
-        `${count(figures.finished ? exactRecords(figures.finished) : 0)} in the second). Meanwhile other ` +
-        `instances wait for work (the busiest second at Glue: ${fan.services.glue.peakCallsPerSecond} calls). ` +
-        `Outcome: ${outcomeOf(fan)}.`,
-    );
-  }
   if (figures.batchOne) {
     const one = figures.batchOne;
     notes.push(
@@ -391,11 +369,22 @@ const fanOutFindings = (figures: Figures, settings: RunSettings): string[] => {
   );
   const busy = Math.max(...runsWithCpu.map((r) => r.machineBusyCores ?? 0));
   const perInstance = ((256 / 1769) * 1000) / cpuPerStop;
+  const glueCalls = Object.values(fan.services.glue.callsByOperation).reduce((a, b) => a + b, 0);
+  const queueRate = fan.share * settings.concurrency;
+  const floorMs = (glueCalls / queueRate) * 1000;
   notes.push(
-    `**The machine is a limit too.** The queue instances used at least ${cpuPerStop.toFixed(1)} ms of CPU per ` +
-      `view stopped (SDK signing and parsing of a Stop, two DynamoDB writes, a share of the page reads, the ` +
-      `outcome event and log line): ${RATE} stops/s need about ${((RATE * cpuPerStop) / 1000).toFixed(1)} cores ` +
-      `for the functions alone, and the whole machine (2 cores, shared) was ${busy.toFixed(2)} cores busy. On ` +
+    `**The floor.** The queue function's ${settings.concurrency} instances have ${queueRate.toFixed(1)} Glue ` +
+      `calls/s between them (the event function keeps its share of R), and this run made ${count(glueCalls)} ` +
+      `calls: it could not end before ${seconds(floorMs)} (${(floorMs / ((fan.views / RATE) * 1000)).toFixed(2)} × ` +
+      `N/R). It took ${seconds(fan.completionMs)}: the rest is the start (the first Stop ${seconds(fan.firstStopMs)} ` +
+      'after the signal, while the first page is listed) and the end (instances idle while others finish their ' +
+      'last task).',
+  );
+  notes.push(
+    `**CPU.** The queue instances used at least ${cpuPerStop.toFixed(1)} ms of CPU per view stopped (SDK ` +
+      "signing and parsing of a Stop, a share of the page reads and of the tasks' records, the outcome event " +
+      `and log line): ${RATE} stops/s need about ${((RATE * cpuPerStop) / 1000).toFixed(1)} cores for the ` +
+      `functions alone, and the whole machine (2 cores, shared) was ${busy.toFixed(2)} cores busy. On ` +
       `Lambda, a 256 MB instance gets about 0.145 vCPU: at this CPU per stop it would stop about ` +
       `${perInstance.toFixed(0)} views/s, against a share of ${fan.share}/s. CPU time here comes from a busy x86 ` +
       'machine; an idle one, or Graviton, may need less.',
@@ -529,7 +518,8 @@ const writeDoc = async (input: {
         `${kb(largest(figures, 'sqs', ['SendMessageBatch']))}); the mapping's empty long polls are a cost of ` +
         'time, not of stops, and are left out. DynamoDB: one write unit per started 1 KB of each PutItem, ' +
         `UpdateItem or DeleteItem request (the largest was ${kb(largest(figures, 'dynamoDb', ['PutItem', 'UpdateItem', 'DeleteItem']))}), ` +
-        'one read unit per strongly consistent GetItem. EventBridge: every outcome event, per 64 KB. ' +
+        "one read unit per strongly consistent GetItem; a stop task's BatchWriteItem per item and started 1 KB, " +
+        'its strongly consistent BatchGetItem one read unit per key. EventBridge: every outcome event, per 64 KB. ' +
         "Logs: the bytes the functions wrote at level INFO (Lambda's own START/END/REPORT lines not counted). " +
         'Not counted: CloudWatch metrics and alarms, the dead-letter queue, data transfer.',
       priceNote(),

@@ -85,6 +85,9 @@ export const PERMISSIONS: readonly PermissionRow[] = [
       'dynamodb:PutItem': EVERY_FUNCTION,
       'dynamodb:UpdateItem': EVERY_FUNCTION,
       'dynamodb:DeleteItem': EVERY_FUNCTION,
+      // What stop tasks record of their views, many items per call (src/adapters/view-ledger.ts).
+      'dynamodb:BatchGetItem': CONSUMERS,
+      'dynamodb:BatchWriteItem': CONSUMERS,
     },
   },
   {

@@ -5,7 +5,8 @@
  *
  * Usage: `node scripts/build.ts` (Node 24 strips the types). `BUILD_HANDLERS_DIR=<dir>` builds
  * `<dir>/<file>` for each function's `handlers/<file>` (stop-queue.ts, stop-event.ts, stop-alarm.ts,
- * stop-schedule.ts) instead of the ones under `handlers/`.
+ * stop-schedule.ts) instead of the ones under `handlers/`. `BUILD_MINIFY=0` leaves the bundles unminified,
+ * with a `// <module path>` line before each module (for reading CPU profiles: bench/profile-summary.ts).
  *
  * Other scripts (benchmarks) import `build` and `lambdaFunctions` from here.
  */
@@ -69,7 +70,7 @@ export const esbuildOptions = (entryPoint: string, outfile: string): esbuild.Bui
   format: 'cjs',
   platform: 'node',
   target: 'node24',
-  minify: true,
+  minify: process.env.BUILD_MINIFY !== '0',
   // ES module builds of the AWS SDK and Powertools are about half the size of their CommonJS builds.
   mainFields: ['module', 'main'],
   // Lambda passes credentials in environment variables: the default provider chain is not needed.

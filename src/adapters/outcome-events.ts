@@ -81,23 +81,27 @@ export const createOutcomeEventPublisher = (
       Detail: JSON.stringify(outcomeEventDetail(outcome)),
     }));
     // Outcomes of scopes that name many long views are large: calls are cut by size as well as by count.
-    for (const chunk of putEventsCalls(entries)) {
-      try {
-        const response = await eventBridge.send(new PutEventsCommand({ Entries: chunk }));
-        const entryFailures = response.FailedEntryCount ?? 0;
-        if (entryFailures > 0) {
-          failed += entryFailures;
-          problems.push(
-            ...(response.Entries ?? []).flatMap((e) =>
-              e.ErrorCode ? [`${e.ErrorCode}: ${e.ErrorMessage ?? ''}`] : [],
-            ),
-          );
+    // The calls go out side by side: they are the last work of an invocation, and its instance takes no
+    // new batch until they are answered.
+    await Promise.all(
+      putEventsCalls(entries).map(async (chunk) => {
+        try {
+          const response = await eventBridge.send(new PutEventsCommand({ Entries: chunk }));
+          const entryFailures = response.FailedEntryCount ?? 0;
+          if (entryFailures > 0) {
+            failed += entryFailures;
+            problems.push(
+              ...(response.Entries ?? []).flatMap((e) =>
+                e.ErrorCode ? [`${e.ErrorCode}: ${e.ErrorMessage ?? ''}`] : [],
+              ),
+            );
+          }
+        } catch (error) {
+          failed += chunk.length;
+          problems.push(String(error));
         }
-      } catch (error) {
-        failed += chunk.length;
-        problems.push(String(error));
-      }
-    }
+      }),
+    );
     if (failed > 0)
       throw new OutcomePublishError(
         failed,

@@ -79,3 +79,12 @@ export const FAN_OUT_RESERVE_MS = worst.glue + worst.sqs;
  */
 export const STOP_TASK_BATCH_PLAN_MS =
   (REQUIRED_FUNCTION_TIMEOUT_SECONDS * 1_000 - START_MARGIN_MS - FINISH_RESERVE_MS - FAN_OUT_RESERVE_MS) / 2;
+
+/**
+ * How much stop-task work an invocation of the queue function keeps from its batch: the tasks it expects to
+ * start within this time at its Glue share (the first task always). The rest go back to the stop queue at
+ * once, as they are, for instances whose share would otherwise idle: shares are fixed per instance, so a
+ * batch worked through on one instance while others wait leaves budget unused, most of all at the end of
+ * a fan-out.
+ */
+export const STOP_TASK_HOLD_MS = 2_000;

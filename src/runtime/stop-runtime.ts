@@ -12,6 +12,7 @@ import { createOutcomeEventPublisher } from '../adapters/outcome-events.ts';
 import { createOutcomeReporter } from '../adapters/outcome-reporter.ts';
 import { createRateLimiter, unlimited } from '../adapters/rate-limiter.ts';
 import { createStopRequestQueue } from '../adapters/stop-request-queue.ts';
+import { createViewLedger } from '../adapters/view-ledger.ts';
 import { TASK_VIEWS_MAX_ITEMS } from '../request/scope-task.ts';
 import { type Deadline, deadlineIn } from '../stop/deadline.ts';
 import type { StopDependencies } from '../stop/handle-stop-request.ts';
@@ -65,6 +66,13 @@ const glueLimiters = (rate: number | undefined, mode: GlueBudgetMode) => {
  * is read once in the normal case), and no more than lets a full batch of tasks (`batchSize`) finish in
  * `STOP_TASK_BATCH_PLAN_MS` (so that an invocation does not leave tasks of its batch unstarted).
  */
+/**
+ * Stop tasks' worth of runs on one page of a scope's listing: the expansion lists a large scope in few
+ * calls, so the instance that lists it is soon free to stop; each task reads its page again (a page of
+ * 400 runs costs the client a few milliseconds of CPU).
+ */
+const PAGE_TASKS = 16;
+
 export const fanOutSettings = (trigger: Trigger, rate: number | undefined, batchSize = 1): FanOutSettings => {
   const byReadAge =
     rate === undefined ? Number.POSITIVE_INFINITY : (rate * GUARD_READ_MAX_AGE_MS * 0.8) / 1_000;
@@ -77,8 +85,8 @@ export const fanOutSettings = (trigger: Trigger, rate: number | undefined, batch
     expansion: trigger === 'sqs' ? 'in-place' : 'hand-off',
     viewsPerTask,
     reserveMs: FAN_OUT_RESERVE_MS,
-    // Four tasks' worth of runs per page (100 to Glue's 1,000); the largest page without a budget.
-    pageSize: rate === undefined ? 1_000 : Math.min(1_000, Math.max(100, 4 * viewsPerTask)),
+    // PAGE_TASKS tasks' worth of runs per page (100 to Glue's 1,000); the largest page without a budget.
+    pageSize: rate === undefined ? 1_000 : Math.min(1_000, Math.max(100, PAGE_TASKS * viewsPerTask)),
   };
 };
 
@@ -124,6 +132,16 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
         queue: createStopRequestQueue(clients.sqs, config.stopQueueUrl),
         allow: config.policy.allow,
         fanOut: fanOutSettings(options.trigger, rate, config.stopQueueBatchSize),
+        // Only the queue function runs stop tasks, and only its role may batch-read and batch-write.
+        ...(options.trigger === 'sqs'
+          ? {
+              ledger: createViewLedger({
+                dynamoDb: clients.dynamoDb,
+                tableName: config.idempotencyTableName,
+                expiresAfterSeconds: config.idempotencyExpirySeconds,
+              }),
+            }
+          : {}),
       },
       once: idempotency.once,
       parker: createDeadLetterParker(clients.sqs, config.deadLetterQueueUrl),

@@ -15,7 +15,7 @@ import {
   type StopTarget,
 } from '../request/contract.ts';
 import { describeViolations, type ParsedMessage } from '../request/parse.ts';
-import type { ScopeTask } from '../request/scope-task.ts';
+import { type ScopeTask, scopeTaskBody } from '../request/scope-task.ts';
 import { type Deadline, hasPassed, NO_DEADLINE, withinDeadline } from './deadline.ts';
 import { StopError, toStopError } from './errors.ts';
 import { type DeliveryIdentity, deriveIdempotencyKey } from './idempotency-key.ts';
@@ -56,6 +56,12 @@ export interface IncomingStopRequest {
    * `retries-exhausted`, so that it reaches the dead-letter queue with its reason rather than without.
    */
   readonly lastDelivery?: { readonly receives: number };
+  /**
+   * Scope tasks only: this instance already holds as much expansion work as it starts soon, so the task is
+   * handed back to the stop queue unstarted, as it is (same content, same key), for an instance with Glue
+   * budget to spare. Nothing is run or recorded for it here.
+   */
+  readonly handOn?: boolean;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -278,6 +284,25 @@ export const handleStopRequest = async (
     return { command, meta, verdict };
   };
 
+  /** Sends the task back to the stop queue exactly as it came: its copy keeps its key and runs once. */
+  const handOn = async (task: ScopeTask, meta: Meta, scope: ScopeTarget): Promise<StopOutcome> => {
+    try {
+      await withinDeadline(deps.commands.queue.enqueue([scopeTaskBody(task)]), deadline);
+    } catch (error) {
+      const { failure, message } = toStopError(error);
+      // Not sent: the task comes back with its message (SQS redelivers it) and is run then.
+      const reason = failure.kind === 'retry' ? failure.reason : 'fan-out-incomplete';
+      return finish({ ...meta, scope, outcome: 'retry', reason, detail: message });
+    }
+    return finish({
+      ...meta,
+      scope,
+      outcome: 'expanded',
+      queued: 1,
+      detail: 'handed on unstarted: this instance holds as much expansion work as it starts soon',
+    });
+  };
+
   const decide = async (): Promise<StopOutcome> => {
     if (hasPassed(deadline, clock)) {
       return finish({
@@ -297,6 +322,9 @@ export const handleStopRequest = async (
       command.kind === 'table' ? { target: command.target } : { scope: command.target };
     if (verdict.kind === 'not-allowed') {
       return refuse(verdict.reason, verdict.detail, { ...meta, ...subject });
+    }
+    if (parsed.kind === 'task' && incoming.handOn === true && command.kind === 'task') {
+      return handOn(parsed.task, meta, command.target);
     }
 
     // The views a scope task settles are reported one by one, as their own outcomes.
@@ -319,7 +347,7 @@ export const handleStopRequest = async (
         ...(result.detail !== undefined ? { detail: result.detail } : {}),
       });
     };
-    const context: ExpansionContext = { once: deps.once, reportView, deadline, clock };
+    const context: ExpansionContext = { reportView, deadline, clock };
 
     let recorded: Awaited<ReturnType<RunOnce>>;
     try {

@@ -99,6 +99,24 @@ export type TableStopCommand = Extract<StopCommand, { kind: 'table' }>;
 export type ScopeStopCommand = Extract<StopCommand, { kind: 'scope' }>;
 export type TaskStopCommand = Extract<StopCommand, { kind: 'task' }>;
 
+/** One view a stop task settled, under the view's key (`viewKey`), and how. */
+export interface ViewRecord {
+  readonly key: string;
+  readonly result: RecordedStop;
+}
+
+/**
+ * What stop tasks settled, view by view, read and written many at a time (a stop task's views have no
+ * idempotency records of their own: one read before a task settles its views, one write after). A view a
+ * task finds here is answered from its record, as a replay. Both throw a `retry` `StopError`
+ * (`idempotency-store-unavailable`) when the store cannot be reached.
+ */
+export interface ViewLedger {
+  /** The recorded results of those of `keys` that have one. */
+  read(keys: readonly string[]): Promise<ReadonlyMap<string, RecordedStop>>;
+  write(records: readonly ViewRecord[]): Promise<void>;
+}
+
 /** A command's result, and whether it came from the idempotency store (a replay) rather than from `work`. */
 export type OnceResult = RecordedStop & { readonly replayed: boolean };
 

@@ -17,6 +17,7 @@ import type {
   StopCommand,
   StopRequestQueue,
   TableStopCommand,
+  ViewLedger,
 } from './ports.ts';
 import { checkRunGuard } from './run-guard.ts';
 import {
@@ -31,6 +32,12 @@ export interface CommandDependencies {
   readonly stopper: RefreshStopper;
   readonly runs: RunLister & RunPageReader;
   readonly queue: StopRequestQueue;
+  /**
+   * What stop tasks settled, view by view: read before a task settles its views, written after. Absent: a
+   * task answers no view from a record, and records none (a view settled again is then decided from
+   * Glue's state alone: see `src/stop/scope-expansion.ts`).
+   */
+  readonly ledger?: ViewLedger;
   readonly allow: readonly AllowRule[];
   /** How this function expands scopes; default `DEFAULT_FAN_OUT` (in place, as the queue function does). */
   readonly fanOut?: FanOutSettings;

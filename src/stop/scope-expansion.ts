@@ -14,11 +14,20 @@
  *
  * A stop costs one Stop call plus its share of two List calls per page: 1 + 2/`viewsPerTask` at most.
  *
- * Nothing is stopped twice for one request: every view's stop runs under its own idempotency key,
- * derived from the scope's key and the view, whichever task, redelivery or fallback reaches it. Nothing
- * is lost: a task is sent before the work it stands for is dropped, and a view a task cannot settle (its
- * record in progress elsewhere, a failure, a page that no longer shows it) goes to the stop queue as an
- * exact request under the same key, guarded by its own read.
+ * Nothing is stopped twice for one request. A task is the idempotent unit: its record (keyed by its
+ * content) answers a redelivery of a finished task and holds off a copy delivered while it runs. Its views
+ * have no idempotency records of their own (a write before each Stop and one after were most of a fan-out
+ * stop's cost: docs/fan-out.md); instead a task reads, in one call, what was recorded of its views
+ * (`ViewLedger`), answers those from their records, and records the views it settled, in one call, before
+ * it returns. A view settled but not yet recorded (the invocation died in between), or settled by two
+ * tasks at once (a scope listed again after a crash, its pages changed), is settled again from a fresh
+ * read: its run is stopped only if it is still the run the expansion saw (`RunId`) and still running. A run
+ * already stopped reads as STOPPING (`not-running`), or, read too soon, Glue refuses the second Stop
+ * (`already-stopping`): Glue accepts at most one Stop per run.
+ *
+ * Nothing is lost: a task is sent before the work it stands for is dropped, and a view a task cannot
+ * settle (a failure, a page that no longer shows it) goes to the stop queue as an exact request under the
+ * view's key, guarded by its own read and idempotent like every exact request.
  */
 import { createHash } from 'node:crypto';
 import { checkAllowed } from '../policy/allow-list.ts';
@@ -41,11 +50,11 @@ import type {
   ActiveRun,
   OnceResult,
   QueuedMessage,
-  RunOnce,
   RunPage,
   ScopeStopCommand,
   TableStopCommand,
   TaskStopCommand,
+  ViewRecord,
 } from './ports.ts';
 import type { CommandDependencies } from './run-command.ts';
 import { derivedIdempotencyKey, failureOf, stopFromRead } from './run-command.ts';
@@ -85,15 +94,12 @@ export interface ViewDone {
 
 /** What one request's expansion needs from the request under way. */
 export interface ExpansionContext {
-  /** Runs each view's stop at most once (its own idempotency record). */
-  readonly once: RunOnce;
   readonly reportView: (view: ViewDone) => void;
   readonly deadline: Deadline;
   readonly clock: () => number;
 }
 
 export const NO_EXPANSION_CONTEXT: ExpansionContext = {
-  once: async (command, work) => ({ ...(await work(command)), replayed: false }),
   reportView: () => {},
   deadline: NO_DEADLINE,
   clock: Date.now,
@@ -183,7 +189,7 @@ const taskOf = (
     ...(expansion.requestedBy !== undefined ? { RequestedBy: expansion.requestedBy } : {}),
   });
 
-/** An exact request for one view of a scope, keyed like the view's stop in a task: it acts at most once. */
+/** An exact request for one view of a scope, under the view's key (its outcomes in a task carry it too). */
 const viewRequest = (expansion: Expansion, view: { TableName: string; RunId: string }): TableStopRequest => ({
   CatalogId: expansion.scope.CatalogId,
   DatabaseName: expansion.scope.DatabaseName,
@@ -403,15 +409,27 @@ export const runScopeTask = async (
     }
   }
   const now = deps.now ?? (() => new Date());
-  let page: RunPage;
+  type View = { TableName: string; RunId: string };
+  const targetOf = (view: View): StopTarget => ({
+    CatalogId: expansion.scope.CatalogId,
+    DatabaseName: expansion.scope.DatabaseName,
+    TableName: view.TableName,
+  });
+  const keyOf = (view: View) => viewKey(expansion.rootKey, targetOf(view), expansion.dryRun);
+  const allowed = task.Views.filter((view) => isAllowed(deps, expansion, view.TableName));
+  // Views this task settled in an earlier run, or another task of the scope did: answered from their
+  // records, without a read or a Stop.
+  const recorded = deps.ledger
+    ? await withinDeadline(deps.ledger.read(allowed.map(keyOf)), context.deadline)
+    : new Map<string, RecordedStop>();
+  const unsettled = allowed.filter((view) => !recorded.has(keyOf(view)));
+  let page: RunPage = { active: [], tables: new Set(), listed: 0 };
   try {
-    page = await readPage(deps, expansion.scope, task.PageToken);
+    if (unsettled.length > 0) page = await readPage(deps, expansion.scope, task.PageToken);
   } catch (error) {
     if (!tokenRefused(error, task.PageToken)) throw error;
     // The page cannot be read by its token any more: each view is read by name, as an exact request.
-    const exact = task.Views.filter((view) => isAllowed(deps, expansion, view.TableName)).map((view) =>
-      viewRequest(expansion, view),
-    );
+    const exact = unsettled.map((view) => viewRequest(expansion, view));
     if (exact.length > 0) await deps.queue.enqueue(exact);
     return {
       result: 'expanded',
@@ -421,7 +439,7 @@ export const runScopeTask = async (
     };
   }
   let readAt = context.clock();
-  let reads = 1;
+  let reads = unsettled.length > 0 ? 1 : 0;
   let unreadable = false;
   // One read again at a time, shared by every view that found the read too old.
   let rereading: Promise<void> | undefined;
@@ -442,11 +460,12 @@ export const runScopeTask = async (
     })();
     return rereading;
   };
-  type View = { TableName: string; RunId: string };
   const leftovers: [number, View][] = [];
   const exact: [number, TableStopRequest][] = [];
   const counts = new Map<RecordedOutcomeName, number>();
+  const settledNow: ViewRecord[] = [];
   let outside = 0;
+  let fromRecords = 0;
 
   const settleView = async (view: View, index: number): Promise<void> => {
     if (timeLeft(context) < (deps.fanOut ?? DEFAULT_FAN_OUT).reserveMs) {
@@ -457,14 +476,18 @@ export const runScopeTask = async (
       outside += 1;
       return;
     }
-    const target: StopTarget = {
-      CatalogId: expansion.scope.CatalogId,
-      DatabaseName: expansion.scope.DatabaseName,
-      TableName: view.TableName,
-    };
+    const target = targetOf(view);
+    const key = keyOf(view);
+    const before = recorded.get(key);
+    if (before) {
+      context.reportView({ target, idempotencyKey: key, result: { ...before, replayed: true } });
+      counts.set(before.result, (counts.get(before.result) ?? 0) + 1);
+      fromRecords += 1;
+      return;
+    }
     const viewCommand: TableStopCommand = {
       kind: 'table',
-      idempotencyKey: viewKey(expansion.rootKey, target, expansion.dryRun),
+      idempotencyKey: key,
       target,
       guard: { runId: view.RunId, issuedAt: expansion.issuedAt },
       dryRun: expansion.dryRun,
@@ -478,11 +501,10 @@ export const runScopeTask = async (
       const runs = page.active.filter((run) => run.target.TableName === view.TableName);
       const at = readAt;
       try {
-        const result = await withinDeadline(
-          context.once(viewCommand, (c) => stopFromRead(c as TableStopCommand, runs, at, deps)),
-          context.deadline,
-        );
-        context.reportView({ target, idempotencyKey: viewCommand.idempotencyKey, result });
+        const settled = await withinDeadline(stopFromRead(viewCommand, runs, at, deps), context.deadline);
+        settledNow.push({ key, result: settled });
+        const result: OnceResult = { ...settled, replayed: false };
+        context.reportView({ target, idempotencyKey: key, result });
         counts.set(result.result, (counts.get(result.result) ?? 0) + 1);
         return;
       } catch (error) {
@@ -490,8 +512,8 @@ export const runScopeTask = async (
           await readAgain(at);
           continue;
         }
-        // In progress elsewhere, throttled past the budget, refused: the exact request under the same
-        // key settles it (or replays what settled it) and parks a refusal with its reason.
+        // Throttled past the budget, refused, Glue unavailable: the exact request under the view's key
+        // settles it with its own read and retries, and parks a refusal with its reason.
         if (toStopError(error).failure.reason !== 'deadline-exceeded') {
           exact.push([index, viewRequest(expansion, view)]);
         } else leftovers.push([index, view]);
@@ -516,6 +538,10 @@ export const runScopeTask = async (
   const byIndex = <T>(entries: [number, T][]): T[] => entries.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
   const left = byIndex(leftovers);
   const sentExact = byIndex(exact);
+  // Recorded before anything is handed on: a run of this task again answers these views from the records.
+  if (deps.ledger && settledNow.length > 0) {
+    await withinDeadline(deps.ledger.write(settledNow), context.deadline);
+  }
 
   if (left.length === task.Views.length) {
     // Nothing was started: the task goes on as it is, counted as a resend so that its copy has a key of its
@@ -548,6 +574,7 @@ export const runScopeTask = async (
     queued: handed.length,
     detail:
       `${plural(task.Views.length, 'view')} from ${plural(reads, 'read')} of the page: ${settled}` +
+      (fromRecords > 0 ? ` (${fromRecords} answered from their records)` : '') +
       (left.length > 0 ? `; ${left.length} left to a follow-up task` : '') +
       (sentExact.length > 0 ? `; ${sentExact.length} sent as exact requests` : '') +
       (outside > 0 ? `; ${outside} outside the allow-list left alone` : '') +

@@ -9,6 +9,7 @@ import type { CostGuard } from '../policy/stack-config.ts';
 import { issuedAtOf } from '../request/contract.ts';
 import { toJsonText } from '../request/json-text.ts';
 import { isRecord } from '../request/parse.ts';
+import { STOP_TASK_HOLD_MS } from '../runtime/budget.ts';
 import { accountIdOf } from '../runtime/lambda-context.ts';
 import type { StopRuntime } from '../runtime/stop-runtime.ts';
 import { interpretQueueMessage } from './queue-message.ts';
@@ -121,6 +122,35 @@ export const oneAtATime = () => {
 const isScopeTask = (interpreted: Interpreted): boolean =>
   interpreted.kind === 'request' && interpreted.incoming.parsed.kind === 'task';
 
+const handedOn = (interpreted: Interpreted): Interpreted =>
+  interpreted.kind === 'request'
+    ? { ...interpreted, incoming: { ...interpreted.incoming, handOn: true } }
+    : interpreted;
+
+/** The views a stop task names (a list task names none). */
+const viewsOf = (interpreted: Interpreted): number =>
+  interpreted.kind === 'request' && interpreted.incoming.parsed.kind === 'task'
+    ? (interpreted.incoming.parsed.task.Views?.length ?? 0)
+    : 0;
+
+/**
+ * The scope tasks of one batch, in the order they are handed in: those this invocation expects to start
+ * within `holdMs` (at `msPerView` of Glue share per view; the first always) run one after another; the rest
+ * are handed back to the stop queue at once, side by side, for instances with Glue share to spare
+ * (`STOP_TASK_HOLD_MS`).
+ */
+export const taskTurns = (holdMs: number, msPerView: number) => {
+  const turns = oneAtATime();
+  let plannedMs = 0;
+  let kept = 0;
+  return <T>(interpreted: Interpreted, work: (interpreted: Interpreted) => Promise<T>): Promise<T> => {
+    if (kept > 0 && plannedMs >= holdMs) return work(handedOn(interpreted));
+    kept += 1;
+    plannedMs += viewsOf(interpreted) * msPerView;
+    return turns(() => work(interpreted));
+  };
+};
+
 export const createStopQueueHandler =
   (runtime: StopRuntime) =>
   (event: unknown, context: Context): Promise<SQSBatchResponse> =>
@@ -129,15 +159,18 @@ export const createStopQueueHandler =
       const accountId = accountIdOf(context);
       const { costGuards } = runtime.config.policy;
       const maxReceiveCount = runtime.config.stopQueueMaxReceiveCount;
-      const tasks = oneAtATime();
+      const share = runtime.config.glueMaxRequestsPerSecond;
+      // A batch short of full: the queue is running dry, and idle instances are waiting for what is left.
+      const full = batch.Records.length >= (runtime.config.stopQueueBatchSize ?? 1);
+      const tasks = taskTurns(full ? STOP_TASK_HOLD_MS : 0, share ? 1_000 / share : 0);
       return processPartialResponse(
         batch,
         // Throwing (a retry) marks the record as a batch item failure: SQS redelivers it later. Requests run
-        // side by side; scope tasks one after another.
+        // side by side; scope tasks one after another, those beyond what the invocation holds handed on.
         (record: SQSRecord) => {
           const interpreted = interpretRecord(record, accountId, costGuards, maxReceiveCount);
           return isScopeTask(interpreted)
-            ? tasks(() => settle(runtime, interpreted, deadline))
+            ? tasks(interpreted, (turn) => settle(runtime, turn, deadline))
             : settle(runtime, interpreted, deadline);
         },
         new BatchProcessor(EventType.SQS),

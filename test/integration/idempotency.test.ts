@@ -4,6 +4,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqsEvent, sqsRecord, stopEvent } from '../../local/events.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
+import { createViewLedger, viewItemId } from '../../src/adapters/view-ledger.ts';
 import { FINISH_RESERVE_MS } from '../../src/runtime/budget.ts';
 import { createAwsClients } from '../../src/runtime/clients.ts';
 import { reasonOf } from '../../src/stop/outcome.ts';
@@ -236,5 +237,57 @@ describe('a function that dies mid-call', () => {
     expect(late.batchItemFailures).toEqual([]);
     expect(h.outcomes.map((o) => o.outcome)).toEqual(['retry', 'stop-requested']);
     expect(h.local.glue.callCount(STOP)).toBe(2);
+  });
+});
+
+describe('the view ledger over a real local DynamoDB', () => {
+  const ledgerAt = (nowMs: number) =>
+    createViewLedger({
+      dynamoDb,
+      tableName: h.local.config.idempotencyTableName,
+      expiresAfterSeconds: 3_600,
+      now: () => nowMs,
+    });
+  const result = (n: number) => ({
+    result: 'stop-requested' as const,
+    decidedAt: '2026-12-02T10:00:00.000Z',
+    runId: `run-${n}`,
+  });
+
+  it('reads back what it wrote, across the batch limits of both calls (100 keys, 25 items)', async () => {
+    const ledger = ledgerAt(Date.now());
+    const keys = Array.from({ length: 150 }, (_, i) => `key:scope-ledger-${crypto.randomUUID()}-${i}`);
+    // Every other key written, one of them twice in the call (the later record wins).
+    const written = keys.filter((_, i) => i % 2 === 0).map((key, i) => ({ key, result: result(i) }));
+    await ledger.write([...written, { key: written[0]?.key ?? '', result: result(999) }]);
+
+    const read = await ledger.read(keys);
+
+    expect(read.size).toBe(75);
+    expect(read.get(keys[0] ?? '')).toEqual(result(999));
+    expect(read.get(keys[2] ?? '')).toEqual(result(1));
+    expect(read.has(keys[1] ?? '')).toBe(false);
+  });
+
+  it('keeps its items apart from the idempotency records, with the TTL attribute, and reads an expired one as none', async () => {
+    const key = `key:scope-ledger-${crypto.randomUUID()}`;
+    const writtenAt = Date.parse('2026-12-02T10:00:00.000Z');
+    await ledgerAt(writtenAt).write([{ key, result: result(1) }]);
+
+    const item = (await idempotencyRecords()).find((i) => i.id?.S === viewItemId(key));
+    expect(item?.id?.S).toMatch(/^glue-mv-stop#view#[0-9a-f]{64}$/);
+    expect(item?.expiration?.N).toBe(String(writtenAt / 1000 + 3_600));
+    expect((await ledgerAt(writtenAt + 3_599_000).read([key])).size).toBe(1);
+    expect((await ledgerAt(writtenAt + 3_600_000).read([key])).size).toBe(0);
+  });
+
+  it('fails as a retry (idempotency-store-unavailable) when the table cannot be reached', async () => {
+    const ledger = createViewLedger({ dynamoDb, tableName: 'no-such-table', expiresAfterSeconds: 60 });
+    await expect(ledger.read(['k'])).rejects.toMatchObject({
+      failure: { kind: 'retry', reason: 'idempotency-store-unavailable' },
+    });
+    await expect(ledger.write([{ key: 'k', result: result(1) }])).rejects.toMatchObject({
+      failure: { kind: 'retry', reason: 'idempotency-store-unavailable' },
+    });
   });
 });

@@ -152,6 +152,23 @@ const INTENDED_CHANGES: readonly IntendedChange[] = [
     }),
   ),
   {
+    logicalId: 'StopFromQueueRole',
+    what: 'dynamodb:BatchGetItem and dynamodb:BatchWriteItem on the idempotency table',
+    why:
+      'a stop task reads what was recorded of its views in one call and records what it settled in one, ' +
+      'instead of two writes per view (src/adapters/view-ledger.ts); only the queue function runs stop tasks',
+    apply: (template) => {
+      const [policy] = properties(template, 'StopFromQueueRole').Policies as JsonObject[];
+      const document = policy?.PolicyDocument as JsonObject | undefined;
+      const statements = (document?.Statement ?? []) as Record<string, Json>[];
+      const records = statements.find((statement) => statement.Sid === 'IdempotencyRecords');
+      if (!records || !Array.isArray(records.Action)) {
+        throw new Error('baseline StopFromQueueRole has no IdempotencyRecords actions');
+      }
+      records.Action = [...records.Action, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
+    },
+  },
+  {
     logicalId: 'OutcomeEventsFailedAlarm',
     what: 'a new alarm on OutcomeEventsFailed, the sum over the four functions',
     why:

@@ -22,7 +22,7 @@ import {
 } from '../../src/request/contract.ts';
 import { parseStopRequest } from '../../src/request/parse.ts';
 import { SCOPE_TASK_FIELD, type ScopeTask } from '../../src/request/scope-task.ts';
-import { StopError } from '../../src/stop/errors.ts';
+import { GlueCallError } from '../../src/stop/errors.ts';
 import { handleStopRequest } from '../../src/stop/handle-stop-request.ts';
 import type { QueuedMessage, ScopeStopCommand, StopCommand } from '../../src/stop/ports.ts';
 import {
@@ -42,7 +42,7 @@ import {
   validText,
 } from './support/arbitraries.ts';
 import { fakeContext, fakeFanOut, listedRun } from './support/fan-out.ts';
-import { FUNCTION_ACCOUNT_ID } from './support/records.ts';
+import { FUNCTION_ACCOUNT_ID, glueFailure } from './support/records.ts';
 
 /** Any text at all: what an operator might type, an alarm might say, or a crafted redrive might carry. */
 const anyText = (maxLength: number) =>
@@ -280,27 +280,25 @@ describe('messages a scope is expanded into', () => {
           // Short of time: the listing goes on in a list task after its first page.
           await expandScope(scope, deps, fakeContext({ msLeft: trouble.shortOfTime ? 1 : 60_000 }).context);
           const tasks = enqueued.filter(isTask).map((m) => m.ScopeTask);
-          // Some views are in progress elsewhere; or every page moved on (the views are on no page any more).
+          // Glue refuses some views' Stops; or every page moved on (the views are on no page any more).
           // Each stop task runs once, and what it hands on is checked as well.
           if (trouble.gone) runs.splice(0, runs.length);
           const sent: QueuedMessage[] = [...enqueued];
           for (const task of tasks.filter((t) => t.Kind === 'stop')) {
-            const { context, store, clock } = fakeContext();
+            const { context, clock } = fakeContext();
+            const refused = new Set(
+              (task.Views ?? []).filter((_, i) => (trouble.busy >> i) & 1).map((view) => view.TableName),
+            );
             // Slow stops: each takes 30 s, so a task hands the views after its second to a follow-up task.
             const stopper = {
               stopRefresh: async (...args: Parameters<typeof deps.stopper.stopRefresh>) => {
                 if (trouble.slowStops) clock.now += 30_000;
+                if (refused.has(args[0].TableName)) {
+                  throw new GlueCallError(glueFailure('ThrottlingException', 400));
+                }
                 return deps.stopper.stopRefresh(...args);
               },
             };
-            for (const [i, view] of (task.Views ?? []).entries()) {
-              if ((trouble.busy >> i) & 1) {
-                store.records.set(
-                  viewKey(task.RootKey, { ...scope.target, TableName: view.TableName }, dryRun),
-                  'in-progress',
-                );
-              }
-            }
             const before = enqueued.length;
             await runScopeTask(
               {
@@ -360,19 +358,16 @@ describe('messages a scope is expanded into', () => {
           const taskCommand = await commandFor(message, stageDryRun);
           if (taskCommand?.kind !== 'task') throw new Error('a task is run as a task');
           const { task } = taskCommand;
-          // Every view's record is held elsewhere: the task keys each view, then sends it as an exact request.
-          const keysInTask: string[] = [];
-          const busy = async (command: StopCommand) => {
-            keysInTask.push(command.idempotencyKey);
-            throw StopError.retry('duplicate-in-progress', 'held elsewhere');
-          };
-          const { context } = fakeContext({ once: busy });
-          enqueued.length = 0;
-
+          // The task settles each view under its key; when its page no longer shows them (Glue's pages
+          // moved), each goes on as an exact request.
+          const { context, views } = fakeContext();
           await runScopeTask(taskCommand, deps, context);
+          const keysInTask = views.map((view) => view.idempotencyKey);
+          const moved = fakeFanOut({ runs: [] });
+          await runScopeTask(taskCommand, moved.deps, fakeContext().context);
 
           const keysOfExact = await Promise.all(
-            enqueued.map(async (request) => (await commandFor(request, stageDryRun))?.idempotencyKey),
+            moved.enqueued.map(async (request) => (await commandFor(request, stageDryRun))?.idempotencyKey),
           );
           const dry = dryRun || stageDryRun;
           expect(keysInTask).toEqual(

@@ -1075,10 +1075,12 @@ describe('handleStopRequest: scope tasks, the stop queue function’s own messag
   });
 
   it('runs a task under its content key and reports each view as its own outcome, the scope’s key as parent', async () => {
-    const { deps, glue, reported } = realPorts();
+    const { deps, glue, reported, store } = realPorts();
 
     const outcome = await handleStopRequest(taskFromQueue(TASK_BODY), deps);
 
+    // One idempotency record for the task; its views have none of their own.
+    expect(store.calls).toEqual([scopeTaskKey(task)]);
     const view = (TableName: string, n: number) => ({
       outcome: 'stop-requested',
       target: target(TableName),
@@ -1127,6 +1129,51 @@ describe('handleStopRequest: scope tasks, the stop queue function’s own messag
     expect(reported).toEqual([again]);
     expect(glue.pages).toHaveLength(1);
     expect(glue.stops).toHaveLength(2);
+  });
+
+  it('hands a task on unstarted when the trigger asks: the same task back on the stop queue, no record, no Glue call', async () => {
+    const { deps, glue, store, reported } = realPorts();
+
+    const outcome = await handleStopRequest({ ...taskFromQueue(TASK_BODY), handOn: true }, deps);
+
+    expect(glue.enqueued).toStrictEqual([{ ScopeTask: task }]);
+    expect([glue.pages, glue.stops, store.calls]).toEqual([[], [], []]);
+    expect(outcome).toMatchObject({
+      outcome: 'expanded',
+      queued: 1,
+      idempotencyKey: scopeTaskKey(task),
+      replayed: false,
+      detail: 'handed on unstarted: this instance holds as much expansion work as it starts soon',
+    });
+    expect(reported).toEqual([outcome]);
+    // The copy is the same task under the same key: run later, it runs once.
+    const copy = await handleStopRequest(taskFromQueue(JSON.stringify(glue.enqueued[0])), deps);
+    expect(copy).toMatchObject({ outcome: 'expanded', idempotencyKey: scopeTaskKey(task), replayed: false });
+    expect(glue.stops).toHaveLength(2);
+  });
+
+  it('gives a task back to its trigger as a retry when it cannot be handed on', async () => {
+    const { deps, glue, store } = realPorts();
+    const failing: StopDependencies = {
+      ...deps,
+      commands: {
+        ...deps.commands,
+        queue: {
+          enqueue: async () => {
+            throw StopError.retry('fan-out-incomplete', '1 of 1 messages not sent: ServiceUnavailable');
+          },
+        },
+      },
+    };
+
+    const outcome = await handleStopRequest({ ...taskFromQueue(TASK_BODY), handOn: true }, failing);
+
+    expect(outcome).toMatchObject({
+      outcome: 'retry',
+      reason: 'fan-out-incomplete',
+      detail: '1 of 1 messages not sent: ServiceUnavailable',
+    });
+    expect([glue.pages, glue.stops, store.calls]).toEqual([[], [], []]);
   });
 
   it('refuses a task for a database outside the allow-list before any Glue call, and parks it verbatim', async () => {

@@ -27,7 +27,8 @@ import {
   scopeTaskKey,
   viewKey,
 } from '../../src/stop/scope-expansion.ts';
-import { oneAtATime } from '../../src/triggers/stop-queue.ts';
+import type { Interpreted } from '../../src/triggers/skeleton.ts';
+import { oneAtATime, taskTurns } from '../../src/triggers/stop-queue.ts';
 import { fakeContext, fakeFanOut, listedRun, runIdOf } from './support/fan-out.ts';
 import { deepFreeze, FUNCTION_ACCOUNT_ID, glueFailure, rejectionOf, scopeTarget } from './support/records.ts';
 
@@ -622,20 +623,148 @@ describe('runScopeTask: a stop task stops its views from one fresh read of its p
     expect(recorded.detail).toBe('2 views from 1 read of the page: 2 dry-run (dry run)');
   });
 
-  it('answers a view already stopped under its key from the record, without a Stop', async () => {
-    const { deps, stops } = fakeFanOut({ runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)] });
-    const { context, views, store } = fakeContext();
-    store.records.set(viewKey(ROOT_KEY, target('daily_mv'), false), {
-      done: { result: 'stop-requested', decidedAt: DECIDED_AT, runId: runIdOf(1), replayed: false },
+  it('run again after dying half-way, stops only what the first attempt did not: Glue accepts one Stop per run', async () => {
+    const runs = [listedRun('daily_mv', 1), listedRun('hourly_mv', 2), listedRun('weekly_mv', 3)];
+    const stopped = new Set<string>();
+    const { deps, stops, enqueued } = fakeFanOut({
+      runs,
+      onStop: (stopping) => {
+        // Glue refuses a second Stop of a run it is stopping.
+        if (stopped.has(stopping.TableName)) {
+          throw new GlueCallError(glueFailure('MaterializedViewRefreshTaskStoppingException', 400));
+        }
+        stopped.add(stopping.TableName);
+      },
     });
+    const task = taskCommand(
+      stopTask([
+        ['daily_mv', 1],
+        ['hourly_mv', 2],
+        ['weekly_mv', 3],
+      ]),
+    );
+    // The first attempt stopped daily_mv and hourly_mv, then its invocation died: no record of the task.
+    stopped.add('daily_mv');
+    stopped.add('hourly_mv');
+    // daily_mv is STOPPING in the next read; hourly_mv is still listed as running (read too soon).
+    runs[0] = listedRun('daily_mv', 1, { status: 'STOPPED' });
+    const { context, views } = fakeContext();
+
+    const recorded = await runScopeTask(task, deps, context);
+
+    expect(stops.map((s) => s.target.TableName)).toEqual(['hourly_mv', 'weekly_mv']);
+    expect(views.map((v) => [v.target.TableName, v.result.result, v.result.replayed])).toEqual([
+      ['daily_mv', 'not-running', false],
+      ['hourly_mv', 'already-stopping', false],
+      ['weekly_mv', 'stop-requested', false],
+    ]);
+    expect(views.map((v) => v.idempotencyKey)).toEqual(
+      ['daily_mv', 'hourly_mv', 'weekly_mv'].map((t) => viewKey(ROOT_KEY, target(t), false)),
+    );
+    expect(enqueued).toEqual([]);
+    expect(recorded.detail).toBe(
+      '3 views from 1 read of the page: 1 not-running, 1 already-stopping, 1 stop-requested',
+    );
+  });
+
+  it('records the views it settled in one write, and a run of it again answers them from those records', async () => {
+    const { deps, stops, pages, ledgerRecords, ledgerCalls } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+    });
+    const task = taskCommand(stopTask(DAILY_AND_HOURLY));
+
+    await runScopeTask(task, deps, fakeContext().context);
+
+    expect(ledgerCalls).toEqual(['read 2', 'write 2']);
+    expect([...ledgerRecords.keys()]).toEqual(
+      ['daily_mv', 'hourly_mv'].map((t) => viewKey(ROOT_KEY, target(t), false)),
+    );
+    expect([...ledgerRecords.values()].map((r) => [r.result, r.runId])).toEqual([
+      ['stop-requested', runIdOf(1)],
+      ['stop-requested', runIdOf(2)],
+    ]);
+
+    // The same task again (its own record lost): no read of the page, no Stop, every view a replay.
+    const again = fakeContext();
+    const recorded = await runScopeTask(task, deps, again.context);
+
+    expect(stops).toHaveLength(2);
+    expect(pages).toHaveLength(1);
+    expect(again.views.map((v) => [v.target.TableName, v.result.result, v.result.replayed])).toEqual([
+      ['daily_mv', 'stop-requested', true],
+      ['hourly_mv', 'stop-requested', true],
+    ]);
+    expect(ledgerCalls).toEqual(['read 2', 'write 2', 'read 2']);
+    expect(recorded.detail).toBe(
+      '2 views from 0 reads of the page: 2 stop-requested (2 answered from their records)',
+    );
+  });
+
+  it('reads the page for the views not recorded yet, and stops only those', async () => {
+    const { deps, stops, ledgerRecords } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+    });
+    ledgerRecords.set(viewKey(ROOT_KEY, target('daily_mv'), false), {
+      result: 'stop-requested',
+      decidedAt: DECIDED_AT,
+      runId: runIdOf(1),
+    });
+    const { context, views } = fakeContext();
 
     await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY)), deps, context);
 
     expect(stops.map((s) => s.target.TableName)).toEqual(['hourly_mv']);
-    expect(views.map((v) => [v.target.TableName, v.result.result, v.result.replayed])).toEqual([
-      ['daily_mv', 'stop-requested', true],
-      ['hourly_mv', 'stop-requested', false],
+    expect(views.map((v) => [v.target.TableName, v.result.replayed])).toEqual([
+      ['daily_mv', true],
+      ['hourly_mv', false],
     ]);
+  });
+
+  it('fails as a retry before any read or Stop when the view records cannot be read', async () => {
+    const down = StopError.retry('idempotency-store-unavailable', 'the view records could not be read');
+    const { deps, stops, pages } = fakeFanOut({
+      runs: [listedRun('daily_mv', 1)],
+      ledgerFails: { read: down },
+    });
+
+    await expect(
+      runScopeTask(taskCommand(stopTask([['daily_mv', 1]])), deps, fakeContext().context),
+    ).rejects.toBe(down);
+    expect([stops, pages]).toEqual([[], []]);
+  });
+
+  it('fails as a retry when what it settled cannot be recorded, and hands nothing on; run again, it stops nothing twice', async () => {
+    const down = StopError.retry('idempotency-store-unavailable', 'the view records could not be written');
+    const runs = [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)];
+    const failing = fakeFanOut({ runs, ledgerFails: { write: down } });
+    const task = taskCommand(stopTask(DAILY_AND_HOURLY));
+
+    await expect(runScopeTask(task, failing.deps, fakeContext().context)).rejects.toBe(down);
+    expect(failing.stops).toHaveLength(2);
+    expect(failing.enqueued).toEqual([]);
+
+    // Glue now lists both runs as stopping: the task, delivered again, decides from that read.
+    runs[0] = listedRun('daily_mv', 1, { status: 'STOPPED' });
+    runs[1] = listedRun('hourly_mv', 2, { status: 'STOPPED' });
+    const { deps, stops } = fakeFanOut({ runs });
+    const { context, views } = fakeContext();
+    await runScopeTask(task, deps, context);
+    expect(stops).toEqual([]);
+    expect(views.map((v) => v.result.result)).toEqual(['not-running', 'not-running']);
+  });
+
+  it('leaves a view alone whose run was replaced since the expansion read it, even with no record of its own', async () => {
+    // Two tasks of one scope can name the same view (the scope was listed again after a crash): the
+    // second finds another run and stops nothing, because the task names the run it means.
+    const { deps, stops } = fakeFanOut({
+      runs: [listedRun('daily_mv', 9, { startedAt: '2026-11-29T01:59:00.000Z' })],
+    });
+    const { context, views } = fakeContext();
+
+    await runScopeTask(taskCommand(stopTask([['daily_mv', 1]])), deps, context);
+
+    expect(stops).toEqual([]);
+    expect(views.map((v) => [v.result.result, v.result.runId])).toEqual([['skipped', runIdOf(9)]]);
   });
 
   it('leaves a forged view outside the allow-list alone, without a Stop', async () => {
@@ -893,12 +1022,15 @@ describe('runScopeTask: the Glue adapter and its rate limiter keep the read age'
 });
 
 describe('runScopeTask: what a task cannot settle goes back to the stop queue, nothing is lost', () => {
-  it('sends a view whose record is in progress elsewhere as an exact request under the same key', async () => {
+  it("sends a view Glue throttled past the budget as an exact request under the view's key, with what the scope said", async () => {
     const { deps, stops, enqueued } = fakeFanOut({
       runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2)],
+      onStop: (stopping) => {
+        if (stopping.TableName === 'daily_mv')
+          throw new GlueCallError(glueFailure('ThrottlingException', 400));
+      },
     });
-    const { context, views, store } = fakeContext();
-    store.records.set(viewKey(ROOT_KEY, target('daily_mv'), false), 'in-progress');
+    const { context, views } = fakeContext();
 
     const recorded = await runScopeTask(
       taskCommand(
@@ -914,7 +1046,7 @@ describe('runScopeTask: what a task cannot settle goes back to the stop queue, n
       context,
     );
 
-    expect(stops.map((s) => s.target.TableName)).toEqual(['hourly_mv']);
+    expect(stops.map((s) => s.target.TableName)).toEqual(['daily_mv', 'hourly_mv']);
     expect(views.map((v) => v.target.TableName)).toEqual(['hourly_mv']);
     expect(enqueued).toStrictEqual([
       {
@@ -979,7 +1111,7 @@ describe('runScopeTask: what a task cannot settle goes back to the stop queue, n
           if (stopped.TableName === 'daily_mv') throw new GlueCallError(glueFailure(code, status));
         },
       });
-      const { context, views, store } = fakeContext();
+      const { context, views } = fakeContext();
 
       await runScopeTask(
         taskCommand(
@@ -997,8 +1129,6 @@ describe('runScopeTask: what a task cannot settle goes back to the stop queue, n
       expect(enqueued).toMatchObject([
         { TableName: 'daily_mv', IdempotencyKey: derivedIdempotencyKey(ROOT_KEY, target('daily_mv')) },
       ]);
-      // The failed view left no record: its exact request acts under the key.
-      expect(store.records.has(viewKey(ROOT_KEY, target('daily_mv'), false))).toBe(false);
     },
   );
 
@@ -1098,6 +1228,78 @@ describe('pages and tasks: the page size and one task at a time', () => {
   });
 });
 
+describe('taskTurns: an invocation keeps the stop tasks it starts within the hold time, and hands on the rest', () => {
+  const interpreted = (views: number, kind: 'stop' | 'list' = 'stop'): Interpreted => {
+    const task = stopTask(
+      Array.from({ length: views }, (_, i): [string, number] => [`view_${i}`, i]),
+      kind === 'list' ? { Kind: 'list', Views: undefined } : {},
+    );
+    return {
+      kind: 'request',
+      incoming: {
+        parsed: { kind: 'task', task },
+        delivery: { kind: 'sqs', messageId: `m-${views}` },
+        accountId: FUNCTION_ACCOUNT_ID,
+        original: JSON.stringify({ [SCOPE_TASK_FIELD]: task }),
+      },
+    };
+  };
+  const handOnOf = (turn: Interpreted) => turn.kind === 'request' && turn.incoming.handOn === true;
+
+  it('keeps tasks while their expected time at the share is under the hold, the first always; hands the rest on at once', async () => {
+    // 100 ms per view: 10 views take 1 s. A 2 s hold keeps the first two tasks (0 s and 1 s planned).
+    const turns = taskTurns(2_000, 100);
+    const events: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const run = (name: string, views: number) =>
+      turns(interpreted(views), async (turn) => {
+        events.push(`${handOnOf(turn) ? 'hand on' : 'start'} ${name}`);
+        if (!handOnOf(turn)) await gate;
+        return name;
+      });
+    const all = Promise.all([run('a', 10), run('b', 10), run('c', 10), run('d', 1)]);
+    // The handed-on tasks do not wait for the kept ones to finish.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(events.toSorted()).toEqual(['hand on c', 'hand on d', 'start a']);
+    release();
+    expect(await all).toEqual(['a', 'b', 'c', 'd']);
+    expect(events.at(-1)).toBe('start b');
+  });
+
+  it('keeps one large task, however long, and hands on the next', async () => {
+    const turns = taskTurns(2_000, 100);
+    const kinds = await Promise.all(
+      [100, 1].map((views) => turns(interpreted(views), async (turn) => handOnOf(turn))),
+    );
+    expect(kinds).toEqual([false, true]);
+  });
+
+  it('keeps only the first task with no hold (a batch short of full), and every task with no share', async () => {
+    const none = taskTurns(0, 100);
+    expect(
+      await Promise.all([1, 1, 1].map((v) => none(interpreted(v), async (turn) => handOnOf(turn)))),
+    ).toEqual([false, true, true]);
+    const unpaced = taskTurns(2_000, 0);
+    expect(
+      await Promise.all([50, 50, 50].map((v) => unpaced(interpreted(v), async (turn) => handOnOf(turn)))),
+    ).toEqual([false, false, false]);
+  });
+
+  it('counts a list task as no stop work', async () => {
+    const turns = taskTurns(2_000, 100);
+    expect(
+      await Promise.all(
+        [interpreted(0, 'list'), interpreted(10), interpreted(10), interpreted(10)].map((i) =>
+          turns(i, async (turn) => handOnOf(turn)),
+        ),
+      ),
+    ).toEqual([false, false, false, true]);
+  });
+});
+
 describe('fanOutSettings: how each function expands, and how many views a task names', () => {
   it('expands in the queue function only; every other function hands scopes off', () => {
     expect(
@@ -1120,8 +1322,8 @@ describe('fanOutSettings: how each function expands, and how many views a task n
       expansion: 'in-place',
       viewsPerTask: views,
       reserveMs: FAN_OUT_RESERVE_MS,
-      // Four tasks' worth of runs per page, 100 to 1,000; the largest page without a budget.
-      pageSize: rate === undefined ? 1_000 : Math.min(1_000, Math.max(100, 4 * views)),
+      // Sixteen tasks' worth of runs per page, 100 to 1,000; the largest page without a budget.
+      pageSize: rate === undefined ? 1_000 : Math.min(1_000, Math.max(100, 16 * views)),
     });
   });
 

@@ -1,11 +1,12 @@
 /**
  * Fakes of the ports a scope's expansion talks through: a Glue that pages its runs like the real one
  * (newest first, finished runs included, an opaque token per page), a stop queue that keeps what it is
- * sent, and an expansion context with an in-memory idempotency store, a settable clock and a deadline.
+ * sent, an in-memory idempotency store, and an expansion context with a settable clock and a deadline.
  */
 import type { AllowRule } from '../../../src/policy/stack-config.ts';
 import type { StopTarget } from '../../../src/request/contract.ts';
 import { StopError } from '../../../src/stop/errors.ts';
+import type { RecordedStop } from '../../../src/stop/outcome.ts';
 import type {
   ActiveRun,
   OnceResult,
@@ -13,6 +14,7 @@ import type {
   RunOnce,
   RunPage,
   RunPageReader,
+  ViewLedger,
 } from '../../../src/stop/ports.ts';
 import type { CommandDependencies } from '../../../src/stop/run-command.ts';
 import type { ExpansionContext, FanOutSettings, ViewDone } from '../../../src/stop/scope-expansion.ts';
@@ -57,6 +59,10 @@ export interface FakeFanOutOptions {
   /** Called as a page is read, before it is answered; may throw what the reader should throw. */
   readonly onPage?: (query: PageQuery) => void;
   readonly enqueueFails?: unknown;
+  /** Thrown by the view ledger's read or write. */
+  readonly ledgerFails?: { readonly read?: unknown; readonly write?: unknown };
+  /** Without a view ledger (functions other than the queue function). */
+  readonly noLedger?: boolean;
   readonly now?: () => Date;
 }
 
@@ -70,6 +76,26 @@ export const fakeFanOut = (options: FakeFanOutOptions = {}) => {
   const pages: PageQuery[] = [];
   const stops: { target: StopTarget; sendBy: number | undefined }[] = [];
   const enqueued: QueuedMessage[] = [];
+  /** The view ledger's records, by view key, and its calls: `read <keys>`, `write <keys>`. */
+  const ledgerRecords = new Map<string, RecordedStop>();
+  const ledgerCalls: string[] = [];
+  const ledger: ViewLedger = {
+    async read(keys) {
+      ledgerCalls.push(`read ${keys.length}`);
+      if (options.ledgerFails?.read !== undefined) throw options.ledgerFails.read;
+      return new Map(
+        keys.flatMap((key) => {
+          const found = ledgerRecords.get(key);
+          return found ? [[key, found] as const] : [];
+        }),
+      );
+    },
+    async write(records) {
+      ledgerCalls.push(`write ${records.length}`);
+      if (options.ledgerFails?.write !== undefined) throw options.ledgerFails.write;
+      for (const record of records) ledgerRecords.set(record.key, record.result);
+    },
+  };
   const page = async (query: PageQuery): Promise<RunPage> => {
     // Recorded without the page size (the settings' `pageSize`, checked once in its own test).
     const { pageSize: _pageSize, ...asked } = query;
@@ -145,11 +171,12 @@ export const fakeFanOut = (options: FakeFanOutOptions = {}) => {
       ...options.fanOut,
     },
     now: options.now ?? (() => DEFAULT_NOW),
+    ...(options.noLedger ? {} : { ledger }),
   };
-  return { deps, runs, steps, pages, stops, enqueued };
+  return { deps, runs, steps, pages, stops, enqueued, ledgerRecords, ledgerCalls };
 };
 
-/** An idempotency store in memory, with the states the real one has: done, in progress elsewhere. */
+/** An idempotency store in memory, with the states the real one has: done, in progress elsewhere; `calls` lists the keys asked for. */
 export const memoryOnce = () => {
   const records = new Map<string, { readonly done: OnceResult } | 'in-progress'>();
   const calls: string[] = [];
@@ -177,15 +204,13 @@ export const memoryOnce = () => {
 };
 
 /** An expansion context on a clock the test moves, with `msLeft` before the deadline. */
-export const fakeContext = (options: { msLeft?: number; once?: RunOnce; startAt?: number } = {}) => {
+export const fakeContext = (options: { msLeft?: number; startAt?: number } = {}) => {
   const clock = { now: options.startAt ?? Date.parse('2026-11-29T02:00:07.000Z') };
   const views: ViewDone[] = [];
-  const store = memoryOnce();
   const context: ExpansionContext = {
-    once: options.once ?? store.once,
     reportView: (view) => views.push(view),
     deadline: { at: clock.now + (options.msLeft ?? 60_000), signal: new AbortController().signal },
     clock: () => clock.now,
   };
-  return { context, clock, views, store };
+  return { context, clock, views };
 };
