@@ -18,6 +18,7 @@ import { type Deadline, deadlineIn } from '../stop/deadline.ts';
 import type { StopDependencies } from '../stop/handle-stop-request.ts';
 import type { StopOutcome, Trigger } from '../stop/outcome.ts';
 import type { OutcomePublisher, OutcomeReporter } from '../stop/ports.ts';
+import { createRecentPages } from '../stop/recent-pages.ts';
 import { GUARD_READ_MAX_AGE_MS } from '../stop/run-command.ts';
 import type { FanOutSettings } from '../stop/scope-expansion.ts';
 import { FAN_OUT_RESERVE_MS, FINISH_RESERVE_MS, STOP_TASK_BATCH_PLAN_MS } from './budget.ts';
@@ -135,6 +136,7 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
         // Only the queue function runs stop tasks, and only its role may batch-read and batch-write.
         ...(options.trigger === 'sqs'
           ? {
+              recentPages: createRecentPages(),
               ledger: createViewLedger({
                 dynamoDb: clients.dynamoDb,
                 tableName: config.idempotencyTableName,

@@ -19,6 +19,7 @@ import type {
   TableStopCommand,
   ViewLedger,
 } from './ports.ts';
+import type { RecentPages } from './recent-pages.ts';
 import { checkRunGuard } from './run-guard.ts';
 import {
   type ExpansionContext,
@@ -38,6 +39,8 @@ export interface CommandDependencies {
    * Glue's state alone: see `src/stop/scope-expansion.ts`).
    */
   readonly ledger?: ViewLedger;
+  /** Pages this instance read lately, for the next stop task of the same page (`recent-pages.ts`). */
+  readonly recentPages?: RecentPages;
   readonly allow: readonly AllowRule[];
   /** How this function expands scopes; default `DEFAULT_FAN_OUT` (in place, as the queue function does). */
   readonly fanOut?: FanOutSettings;

@@ -56,8 +56,9 @@ import type {
   TaskStopCommand,
   ViewRecord,
 } from './ports.ts';
+import { pageKey, type RecentRead } from './recent-pages.ts';
 import type { CommandDependencies } from './run-command.ts';
-import { derivedIdempotencyKey, failureOf, stopFromRead } from './run-command.ts';
+import { derivedIdempotencyKey, failureOf, GUARD_READ_MAX_AGE_MS, stopFromRead } from './run-command.ts';
 import { currentRun } from './run-guard.ts';
 
 /** How a function expands scopes (static, from its configuration). */
@@ -384,6 +385,12 @@ const tokenRefused = (error: unknown, pageToken: string | undefined): boolean =>
 /** How often a stop task may be handed on unstarted before it waits for a redelivery instead. */
 const MAX_RESENDS = 20;
 
+/**
+ * How old a read of its page a stop task may start from: the task after it, of about the same length,
+ * still sends its last Stop within the guard's read age (and reads again if not).
+ */
+const pageReuseMaxAgeMs = (): number => GUARD_READ_MAX_AGE_MS * 0.4;
+
 /** Views of one stop task being settled at once. */
 const VIEWS_IN_FLIGHT = 8;
 
@@ -417,29 +424,62 @@ export const runScopeTask = async (
   });
   const keyOf = (view: View) => viewKey(expansion.rootKey, targetOf(view), expansion.dryRun);
   const allowed = task.Views.filter((view) => isAllowed(deps, expansion, view.TableName));
-  // Views this task settled in an earlier run, or another task of the scope did: answered from their
-  // records, without a read or a Stop.
-  const recorded = deps.ledger
-    ? await withinDeadline(deps.ledger.read(allowed.map(keyOf)), context.deadline)
-    : new Map<string, RecordedStop>();
+  const key = pageKey({
+    ...listQuery(expansion.scope, (deps.fanOut ?? DEFAULT_FAN_OUT).pageSize),
+    ...(task.PageToken !== undefined ? { pageToken: task.PageToken } : {}),
+  });
+  const readTaskPage = async (): Promise<RecentRead> => {
+    const read = { page: await readPage(deps, expansion.scope, task.PageToken), readAt: context.clock() };
+    deps.recentPages?.put(key, read);
+    return read;
+  };
+  // Views this task settled in an earlier run, or another task of the scope did, are answered from their
+  // records, without a Stop. The records and the page are read side by side; the page's last read on this
+  // instance serves while it is young (the task before this one was often of the same page).
+  const [records, firstRead] = await Promise.allSettled([
+    deps.ledger
+      ? withinDeadline(deps.ledger.read(allowed.map(keyOf)), context.deadline)
+      : Promise.resolve(new Map<string, RecordedStop>()),
+    allowed.length === 0
+      ? Promise.resolve(undefined)
+      : (deps.recentPages?.get(key, context.clock(), pageReuseMaxAgeMs()) ?? readTaskPage()),
+  ]);
+  if (records.status === 'rejected') throw records.reason;
+  const recorded = records.value;
   const unsettled = allowed.filter((view) => !recorded.has(keyOf(view)));
   let page: RunPage = { active: [], tables: new Set(), listed: 0 };
-  try {
-    if (unsettled.length > 0) page = await readPage(deps, expansion.scope, task.PageToken);
-  } catch (error) {
+  let readAt = context.clock();
+  let reads = 0;
+  if (firstRead.status === 'fulfilled' && firstRead.value !== undefined) {
+    ({ page, readAt } = firstRead.value);
+    reads = 1;
+  } else if (firstRead.status === 'rejected' && unsettled.length > 0) {
+    const error: unknown = firstRead.reason;
     if (!tokenRefused(error, task.PageToken)) throw error;
     // The page cannot be read by its token any more: each view is read by name, as an exact request.
+    // The views already recorded are answered from their records, as in a read.
     const exact = unsettled.map((view) => viewRequest(expansion, view));
     if (exact.length > 0) await deps.queue.enqueue(exact);
+    let answered = 0;
+    for (const view of allowed) {
+      const before = recorded.get(keyOf(view));
+      if (!before) continue;
+      context.reportView({
+        target: targetOf(view),
+        idempotencyKey: keyOf(view),
+        result: { ...before, replayed: true },
+      });
+      answered += 1;
+    }
     return {
       result: 'expanded',
       decidedAt: now().toISOString(),
       queued: exact.length,
-      detail: `the page token was refused (${toStopError(error).message}); ${plural(exact.length, 'view')} sent as exact requests`,
+      detail:
+        `the page token was refused (${toStopError(error).message}); ${plural(exact.length, 'view')} sent as exact requests` +
+        (answered > 0 ? `; ${answered} answered from their records` : ''),
     };
   }
-  let readAt = context.clock();
-  let reads = unsettled.length > 0 ? 1 : 0;
   let unreadable = false;
   // One read again at a time, shared by every view that found the read too old.
   let rereading: Promise<void> | undefined;
@@ -447,8 +487,7 @@ export const runScopeTask = async (
     if (readAt !== seenAt) return Promise.resolve(); // another view has read it again meanwhile
     rereading ??= (async () => {
       try {
-        page = await readPage(deps, expansion.scope, task.PageToken);
-        readAt = context.clock();
+        ({ page, readAt } = await readTaskPage());
         reads += 1;
       } catch {
         // The page cannot be read again now: the views left go on as exact requests, each read by name,

@@ -137,14 +137,19 @@ const viewsOf = (interpreted: Interpreted): number =>
  * The scope tasks of one batch, in the order they are handed in: those this invocation expects to start
  * within `holdMs` (at `msPerView` of Glue share per view; the first always) run one after another; the rest
  * are handed back to the stop queue at once, side by side, for instances with Glue share to spare
- * (`STOP_TASK_HOLD_MS`).
+ * (`STOP_TASK_HOLD_MS`). Only a message's first delivery is handed on: a redelivery, or a duplicate SQS
+ * delivered, is kept, so copies of one task never multiply.
  */
 export const taskTurns = (holdMs: number, msPerView: number) => {
   const turns = oneAtATime();
   let plannedMs = 0;
   let kept = 0;
-  return <T>(interpreted: Interpreted, work: (interpreted: Interpreted) => Promise<T>): Promise<T> => {
-    if (kept > 0 && plannedMs >= holdMs) return work(handedOn(interpreted));
+  return <T>(
+    interpreted: Interpreted,
+    work: (interpreted: Interpreted) => Promise<T>,
+    delivery: { readonly first: boolean } = { first: true },
+  ): Promise<T> => {
+    if (kept > 0 && plannedMs >= holdMs && delivery.first) return work(handedOn(interpreted));
     kept += 1;
     plannedMs += viewsOf(interpreted) * msPerView;
     return turns(() => work(interpreted));
@@ -170,7 +175,9 @@ export const createStopQueueHandler =
         (record: SQSRecord) => {
           const interpreted = interpretRecord(record, accountId, costGuards, maxReceiveCount);
           return isScopeTask(interpreted)
-            ? tasks(interpreted, (turn) => settle(runtime, turn, deadline))
+            ? tasks(interpreted, (turn) => settle(runtime, turn, deadline), {
+                first: !(Number(record.attributes?.ApproximateReceiveCount) > 1),
+              })
             : settle(runtime, interpreted, deadline);
         },
         new BatchProcessor(EventType.SQS),
