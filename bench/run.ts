@@ -31,6 +31,7 @@
  *   BENCH_LOG_LEVEL         the functions' POWERTOOLS_LOG_LEVEL (default INFO, as deployed)
  *   BENCH_RECORD_BUDGETS=1  rewrite bench/budgets.ts from this run's size and cold-import figures
  *   BENCH_LOG_FILE          also append the functions' logs to this file
+ *   BENCH_TIMELINE=1        print the first fan-out's Stops per second and each instance's busy time
  *   BENCH_CPU_PROFILE_DIR   every function instance writes a V8 CPU profile here (slows the run; build with
  *                           BUILD_MINIFY=0 and summarise with `node bench/profile-summary.ts <dir>`)
  */
@@ -270,6 +271,7 @@ const main = async (): Promise<number> => {
     if (runs('fanout')) {
       progress(`fan-out: ${VIEWS} running views`);
       figures.fanOut = await runFanOut(settings, VIEWS, 0);
+      if (process.env.BENCH_TIMELINE === '1') printTimeline(figures.fanOut);
       columns.push({ label: 'running runs only', result: figures.fanOut });
     }
     if (runs('finished')) {
@@ -344,6 +346,25 @@ const outcomeOf = (r: FanOutResult): string =>
   r.services.glue.viewsNotStopped === 0
     ? `all ${count(r.views)} views stopped in ${seconds(r.completionMs)} (${(r.completionMs / ((r.views / RATE) * 1000)).toFixed(2)} × N/R)`
     : `${count(r.views - r.services.glue.viewsNotStopped)} of ${count(r.views)} views stopped within ${seconds(r.limitMs)}`;
+
+/** BENCH_TIMELINE=1: Stops Glue accepted in each second after the signal, and each instance's busy time. */
+const printTimeline = (fan: FanOutResult): void => {
+  const perSecond: number[] = [];
+  for (const at of fan.services.glue.stopTimes) {
+    const second = Math.floor((at - fan.signalAt) / 1000);
+    perSecond[second] = (perSecond[second] ?? 0) + 1;
+  }
+  console.log(`stops per second: ${Array.from(perSecond, (n, s) => `${s}:${n ?? 0}`).join(' ')}`);
+  const busy = new Map<number, number>();
+  for (const i of fan.lambda.queue?.invocations ?? [])
+    busy.set(i.slot, (busy.get(i.slot) ?? 0) + i.durationMs);
+  console.log(
+    `busy seconds per queue instance: ${[...busy]
+      .sort((a, b) => a[0] - b[0])
+      .map(([slot, ms]) => `${slot}:${(ms / 1000).toFixed(1)}`)
+      .join(' ')}`,
+  );
+};
 
 /** What the fan-out figures show, said only where the figures show it. */
 const fanOutFindings = (figures: Figures, settings: RunSettings): string[] => {

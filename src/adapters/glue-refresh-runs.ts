@@ -44,6 +44,12 @@ export interface GlueRefreshRunsOptions {
   readonly limiters?: { readonly stop: RateLimiter; readonly list: RateLimiter };
   /** The deadline of the invocation under way: a call never waits for a rate-limiter slot beyond it. */
   readonly deadline?: () => Deadline | undefined;
+  /**
+   * The client for Stop calls; default `glue`. It should retry throttled calls only: a Stop that timed out
+   * may have been carried out, and sent again it would stop whatever run the view has by then (the caller
+   * reads the view again instead).
+   */
+  readonly stopClient?: GlueClient;
 }
 
 export const createGlueRefreshRuns = (
@@ -51,6 +57,7 @@ export const createGlueRefreshRuns = (
   options: GlueRefreshRunsOptions = {},
 ): RefreshStopper & RunLister & RunPageReader => {
   const limiters = options.limiters ?? { stop: unlimited, list: unlimited };
+  const stopClient = options.stopClient ?? glue;
   const deadline = options.deadline ?? (() => undefined);
   /** Waits for a slot: by the invocation's deadline, or by `sendBy` when that comes first. */
   const acquire = async (limiter: RateLimiter, current: Deadline | undefined, sendBy?: number) => {
@@ -118,7 +125,7 @@ export const createGlueRefreshRuns = (
       await call(
         limiters.stop,
         () =>
-          glue.send(
+          stopClient.send(
             new StopMaterializedViewRefreshTaskRunCommand({
               CatalogId: target.CatalogId,
               DatabaseName: target.DatabaseName,

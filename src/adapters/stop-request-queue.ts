@@ -5,6 +5,7 @@
  * derived idempotency keys, so sending them twice stops nothing twice).
  */
 import {
+  GetQueueAttributesCommand,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
   type SQSClient,
@@ -74,6 +75,18 @@ export const createStopRequestQueue = (
           `could not queue every message of the fan-out: ${problems.join('; ')}`,
         );
       }
+    },
+    async waiting(): Promise<number> {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
+      );
+      const count = Number(Attributes.ApproximateNumberOfMessages);
+      if (!Number.isFinite(count))
+        throw new Error('GetQueueAttributes answered no ApproximateNumberOfMessages');
+      return count;
     },
   };
 };

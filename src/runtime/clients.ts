@@ -18,10 +18,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions, NodeHttpHandlerOptions } from '@smithy/types';
 import { type CallSettings, SDK_CALL_SETTINGS } from './budget.ts';
-import { AttemptsRetryStrategy } from './retry-strategy.ts';
+import { AttemptsRetryStrategy, type RetryOn, THROTTLING_ONLY } from './retry-strategy.ts';
 
 export interface AwsClients {
   readonly glue: GlueClient;
+  /** For StopMaterializedViewRefreshTaskRun: retries throttled calls only (`THROTTLING_ONLY`). */
+  readonly glueStop: GlueClient;
   readonly dynamoDb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly eventBridge: EventBridgeClient;
@@ -69,8 +71,12 @@ export class DeadlineHttpHandler {
   }
 }
 
-export const clientConfig = (settings: CallSettings, signal: CurrentSignal = () => undefined) => ({
-  retryStrategy: new AttemptsRetryStrategy(settings.maxAttempts),
+export const clientConfig = (
+  settings: CallSettings,
+  signal: CurrentSignal = () => undefined,
+  retryOn?: RetryOn,
+) => ({
+  retryStrategy: new AttemptsRetryStrategy(settings.maxAttempts, Math.random, retryOn),
   requestHandler: new DeadlineHttpHandler(
     new NodeHttpHandler({
       connectionTimeout: settings.connectionTimeout,
@@ -82,7 +88,8 @@ export const clientConfig = (settings: CallSettings, signal: CurrentSignal = () 
   ),
 });
 
-export type CallSettingsByClient = Record<keyof AwsClients, CallSettings>;
+/** Settings per client; the Stop client shares the Glue client's. */
+export type CallSettingsByClient = Record<Exclude<keyof AwsClients, 'glueStop'>, CallSettings>;
 
 /**
  * `signal` gives the abort signal of the invocation under way (the runtime's deadline); `settings` are the
@@ -93,6 +100,7 @@ export const createAwsClients = (
   settings: CallSettingsByClient = SDK_CALL_SETTINGS,
 ): AwsClients => ({
   glue: new GlueClient(clientConfig(settings.glue, signal)),
+  glueStop: new GlueClient(clientConfig(settings.glue, signal, THROTTLING_ONLY)),
   dynamoDb: new DynamoDBClient(clientConfig(settings.dynamoDb, signal)),
   sqs: new SQSClient(clientConfig(settings.sqs, signal)),
   eventBridge: new EventBridgeClient(clientConfig(settings.eventBridge, signal)),

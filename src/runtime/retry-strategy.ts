@@ -9,6 +9,10 @@
  * `maxAttempts`. Back-off is the standard mode's: full jitter over `base × 2^retry`, capped at 20 s, with
  * a 1 s base for throttling and 50 ms for other transient errors; only throttling and transient errors
  * (5xx, timeouts, resets) are retried.
+ *
+ * `THROTTLING_ONLY` is for calls that must not be sent again blindly: a Stop that timed out or failed with
+ * a 5xx may have been carried out, and the same Stop sent again would stop whatever run the view has by
+ * then. A throttled call was refused before it was carried out, so it alone is retried.
  */
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 
@@ -21,15 +25,25 @@ const tokenOf = (retryCount: number, delay: number): RetryToken => ({
   getRetryDelay: () => delay,
 });
 
+/** Which errors are retried: throttling and transient ones (the default), or throttling only. */
+export type RetryOn = 'throttling-and-transient' | 'throttling-only';
+export const THROTTLING_ONLY: RetryOn = 'throttling-only';
+
 export class AttemptsRetryStrategy implements RetryStrategyV2 {
   /** Reported in the SDK's user agent, like the built-in strategies. */
   readonly mode = 'standard';
   readonly #maxAttempts: number;
   readonly #random: () => number;
+  readonly #retryOn: RetryOn;
 
-  constructor(maxAttempts: number, random: () => number = Math.random) {
+  constructor(
+    maxAttempts: number,
+    random: () => number = Math.random,
+    retryOn: RetryOn = 'throttling-and-transient',
+  ) {
     this.#maxAttempts = maxAttempts;
     this.#random = random;
+    this.#retryOn = retryOn;
   }
 
   async acquireInitialRetryToken(): Promise<RetryToken> {
@@ -38,7 +52,9 @@ export class AttemptsRetryStrategy implements RetryStrategyV2 {
 
   async refreshRetryTokenForRetry(token: RetryToken, errorInfo: RetryErrorInfo): Promise<RetryToken> {
     const retry = token.getRetryCount();
-    const retryable = errorInfo.errorType === 'THROTTLING' || errorInfo.errorType === 'TRANSIENT';
+    const retryable =
+      errorInfo.errorType === 'THROTTLING' ||
+      (errorInfo.errorType === 'TRANSIENT' && this.#retryOn === 'throttling-and-transient');
     if (!retryable || retry + 1 >= this.#maxAttempts)
       throw new Error('no retry: not retryable, or no attempts left');
     const base = errorInfo.errorType === 'THROTTLING' ? THROTTLING_BASE_MS : TRANSIENT_BASE_MS;

@@ -108,6 +108,7 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
   });
   const rate = config.glueMaxRequestsPerSecond;
   const glue = createGlueRefreshRuns(clients.glue, {
+    stopClient: clients.glueStop,
     limiters: glueLimiters(rate, config.glueBudgetMode),
     deadline: () => current,
   });

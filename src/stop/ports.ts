@@ -62,6 +62,8 @@ export type QueuedMessage = StopRequest | { readonly [SCOPE_TASK_FIELD]: ScopeTa
 /** Sends messages to the stop queue. Throws a `retry` `StopError` if any could not be sent. */
 export interface StopRequestQueue {
   enqueue(messages: readonly QueuedMessage[]): Promise<void>;
+  /** About how many messages wait to be received (SQS's ApproximateNumberOfMessages). Throws on failure. */
+  waiting?(): Promise<number>;
 }
 
 /** The idempotent unit of work: what the idempotency store keys, validates (`target`) and records. Plain JSON. */

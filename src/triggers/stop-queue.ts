@@ -12,6 +12,7 @@ import { isRecord } from '../request/parse.ts';
 import { STOP_TASK_HOLD_MS } from '../runtime/budget.ts';
 import { accountIdOf } from '../runtime/lambda-context.ts';
 import type { StopRuntime } from '../runtime/stop-runtime.ts';
+import type { StopRequestQueue } from '../stop/ports.ts';
 import { interpretQueueMessage } from './queue-message.ts';
 import {
   describeJsonType,
@@ -137,10 +138,11 @@ const viewsOf = (interpreted: Interpreted): number =>
  * The scope tasks of one batch, in the order they are handed in: those this invocation expects to start
  * within `holdMs` (at `msPerView` of Glue share per view; the first always) run one after another; the rest
  * are handed back to the stop queue at once, side by side, for instances with Glue share to spare
- * (`STOP_TASK_HOLD_MS`). Only a message's first delivery is handed on: a redelivery, or a duplicate SQS
- * delivered, is kept, so copies of one task never multiply.
+ * (`STOP_TASK_HOLD_MS`). A kept task whose turn comes when the queue has run dry (`queueDry`) is handed on
+ * too: other instances may be idle for want of work. Only a message's first delivery is handed on: a
+ * redelivery, or a duplicate SQS delivered, is kept, so copies of one task never multiply.
  */
-export const taskTurns = (holdMs: number, msPerView: number) => {
+export const taskTurns = (holdMs: number, msPerView: number, queueDry?: () => Promise<boolean>) => {
   const turns = oneAtATime();
   let plannedMs = 0;
   let kept = 0;
@@ -150,9 +152,27 @@ export const taskTurns = (holdMs: number, msPerView: number) => {
     delivery: { readonly first: boolean } = { first: true },
   ): Promise<T> => {
     if (kept > 0 && plannedMs >= holdMs && delivery.first) return work(handedOn(interpreted));
+    const turn = kept;
     kept += 1;
     plannedMs += viewsOf(interpreted) * msPerView;
-    return turns(() => work(interpreted));
+    return turns(async () =>
+      turn > 0 && delivery.first && queueDry !== undefined && (await queueDry())
+        ? work(handedOn(interpreted))
+        : work(interpreted),
+    );
+  };
+};
+
+/** Whether the stop queue has no message waiting; an answer it cannot get counts as not dry. */
+const queueDryCheck = (queue: StopRequestQueue): (() => Promise<boolean>) | undefined => {
+  const { waiting } = queue;
+  if (waiting === undefined) return undefined;
+  return async () => {
+    try {
+      return (await waiting.call(queue)) === 0;
+    } catch {
+      return false;
+    }
   };
 };
 
@@ -167,7 +187,11 @@ export const createStopQueueHandler =
       const share = runtime.config.glueMaxRequestsPerSecond;
       // A batch short of full: the queue is running dry, and idle instances are waiting for what is left.
       const full = batch.Records.length >= (runtime.config.stopQueueBatchSize ?? 1);
-      const tasks = taskTurns(full ? STOP_TASK_HOLD_MS : 0, share ? 1_000 / share : 0);
+      const tasks = taskTurns(
+        full ? STOP_TASK_HOLD_MS : 0,
+        share ? 1_000 / share : 0,
+        queueDryCheck(runtime.dependencies.commands.queue),
+      );
       return processPartialResponse(
         batch,
         // Throwing (a retry) marks the record as a batch item failure: SQS redelivers it later. Requests run

@@ -421,8 +421,10 @@ describe('a scope over many pages', () => {
     expect(report).toMatchObject({ batchItemFailures: 0, deadLettered: 0 });
     expect([...stopCallsByTable().values()].every((n) => n === 1)).toBe(true);
     expect(stopCallsByTable().size).toBe(2_000);
-    // Three pages read by the expansion, one by each of the 20 tasks: 2,023 Glue calls for 2,000 stops.
-    expect(listCalls()).toHaveLength(23);
+    // Three pages read by the expansion, and at most one by each of the 20 tasks: the next task of a page
+    // on an instance stops from the last read of it while that read is young.
+    expect(listCalls().length).toBeGreaterThanOrEqual(6);
+    expect(listCalls().length).toBeLessThanOrEqual(23);
   });
 
   it('goes on in a list task when the expansion runs short of time, and still stops every view once', {
@@ -488,9 +490,11 @@ describe('a scope over many pages', () => {
       },
       { replayed: true },
     ]);
-    // Every task ran once, the list task included.
+    // Every task ran once, the list task included (a task handed on unstarted did not run then).
     const { tasks } = childrenOf('key:spike-1');
-    const ran = tasks.filter((o) => !o.replayed).map((o) => o.idempotencyKey);
+    const ran = tasks
+      .filter((o) => !o.replayed && !('detail' in o && o.detail?.startsWith('handed on unstarted')))
+      .map((o) => o.idempotencyKey);
     expect(new Set(ran).size).toBe(ran.length);
     expect(stopCallsByTable().size).toBe(running.length);
     expect([...stopCallsByTable().values()].every((n) => n === 1)).toBe(true);

@@ -31,6 +31,7 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-glue';
 import {
+  GetQueueAttributesCommand,
   RequestThrottled,
   SendMessageBatchCommand,
   type SendMessageBatchCommandInput,
@@ -1523,6 +1524,26 @@ const putInputs = (): PutEventsCommandInput[] =>
 const allPublished = (input: PutEventsCommandInput): PutEventsResponse => ({
   FailedEntryCount: 0,
   Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `ev-${i}` })),
+});
+
+describe('stop request queue: messages waiting (SQS GetQueueAttributes)', () => {
+  it('asks for ApproximateNumberOfMessages of the stop queue and answers it as a number', async () => {
+    sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '7' } });
+    const { queue } = queueWithFakeSleep();
+
+    expect(await queue.waiting?.()).toBe(7);
+    expect(sqsMock.commandCalls(GetQueueAttributesCommand).map((c) => c.args[0].input)).toEqual([
+      { QueueUrl: STOP_QUEUE_URL, AttributeNames: ['ApproximateNumberOfMessages'] },
+    ]);
+  });
+
+  it('throws when the answer holds no count, or the call fails', async () => {
+    const { queue } = queueWithFakeSleep();
+    sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: {} });
+    await expect(queue.waiting?.()).rejects.toThrow('no ApproximateNumberOfMessages');
+    sqsMock.on(GetQueueAttributesCommand).rejects(new Error('AccessDenied'));
+    await expect(queue.waiting?.()).rejects.toThrow('AccessDenied');
+  });
 });
 
 describe('outcome event publisher (EventBridge PutEvents)', () => {

@@ -1399,6 +1399,21 @@ describe('taskTurns: an invocation keeps the stop tasks it starts within the hol
     expect(kinds).toEqual([false, false, true]);
   });
 
+  it('hands on a kept task whose turn comes when the queue has run dry, never the first', async () => {
+    const answers = [false, true];
+    const asked: number[] = [];
+    const turns = taskTurns(10_000, 100, async () => {
+      asked.push(asked.length);
+      return answers[asked.length - 1] ?? true;
+    });
+    const kinds = await Promise.all(
+      [1, 1, 1].map((views) => turns(interpreted(views), async (turn) => handOnOf(turn))),
+    );
+    // The first runs without asking; the second finds messages waiting; the third finds the queue dry.
+    expect(kinds).toEqual([false, false, true]);
+    expect(asked).toEqual([0, 1]);
+  });
+
   it('counts a list task as no stop work', async () => {
     const turns = taskTurns(2_000, 100);
     expect(
