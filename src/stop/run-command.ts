@@ -79,8 +79,21 @@ export const runFields = (run: ActiveRun | undefined) =>
 /** How long a List answer may vouch for a Stop: the first attempt of the Stop goes out within this. */
 export const GUARD_READ_MAX_AGE_MS = 5_000;
 
-/** Reads a view at most this often for one Stop: a budget so busy that no slot comes in time gives up. */
+/**
+ * Reads a view at most this often for one Stop: a budget so busy that no slot comes in time gives up, and
+ * a Stop that failed in a way that may have carried it out is tried again only after a new read.
+ */
 const MAX_READS_PER_STOP = 3;
+
+/**
+ * A Stop that failed this way may have been carried out (Glue's 5xx, a timeout, a lost connection): the
+ * client does not send it again (`THROTTLING_ONLY`), the request reads the view again and decides anew.
+ */
+const UNCERTAIN_STOP_FAILURES: ReadonlySet<string> = new Set(['glue-server-error', 'network-error']);
+const isUncertainStopFailure = (error: unknown): boolean =>
+  error instanceof StopError &&
+  error.failure.kind === 'retry' &&
+  UNCERTAIN_STOP_FAILURES.has(error.failure.reason);
 
 /**
  * Decides on one view from a read of its runs, and stops it when the guard allows: the run guard, dry
@@ -146,7 +159,14 @@ export const stopTable = async (
 ): Promise<RecordedStop> => {
   const { guard, target } = command;
   if (guard.runId === undefined && guard.issuedAt === undefined && !command.dryRun) {
-    return stopNow(target, {}, deps, {});
+    // No guard: the request asks for whatever runs to be stopped, so the Stop may simply be sent again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await stopNow(target, {}, deps, {});
+      } catch (error) {
+        if (!isUncertainStopFailure(error) || attempt === MAX_READS_PER_STOP) throw error;
+      }
+    }
   }
   for (let read = 1; ; read++) {
     const runs = await listActive(deps.runs, target);
@@ -154,6 +174,8 @@ export const stopTable = async (
     try {
       return await stopFromRead(command, runs, readAt, deps);
     } catch (error) {
+      // The Stop may have been carried out: the next read shows it (not running, or another run).
+      if (isUncertainStopFailure(error) && read < MAX_READS_PER_STOP) continue;
       if (!(error instanceof ReadTooOldError)) throw error;
       if (read === MAX_READS_PER_STOP) {
         throw StopError.retry(

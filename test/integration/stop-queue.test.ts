@@ -5,6 +5,7 @@ import { LOCAL_ACCOUNT_ID } from '../../local/local-aws.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 const STOP = 'StopMaterializedViewRefreshTaskRun';
+const LIST_OPERATION = 'ListMaterializedViewRefreshTaskRuns';
 let h: Harness;
 
 beforeAll(async () => {
@@ -116,14 +117,15 @@ describe('SQS handler outcomes', () => {
     expect(parked.map((m) => m.MessageAttributes?.['glue-mv-stop.reason']?.StringValue)).toEqual([reason]);
   });
 
-  // A throttled Stop is sent again by the SDK (Glue refused it before acting); any other failure is not:
-  // that Stop may have been carried out, and the redelivery reads the view again first.
+  // Three attempts: a throttled Stop is sent again by the SDK (Glue refused it before acting); a Stop that
+  // failed in a way that may have carried it out is sent again by the request itself, which (with a run
+  // guard) reads the view first.
   it.each([
     ['throttle', 'glue-throttled', 3],
-    ['internal-error', 'glue-server-error', 1],
-    ['service-unavailable', 'glue-server-error', 1],
+    ['internal-error', 'glue-server-error', 3],
+    ['service-unavailable', 'glue-server-error', 3],
     ['operation-timeout', 'glue-operation-timeout', 1],
-    ['connection-reset', 'network-error', 1],
+    ['connection-reset', 'network-error', 3],
   ] as const)(
     'hands a %s failure back to SQS as a batch item failure (%s)',
     async (kind, reason, glueCalls) => {
@@ -139,6 +141,33 @@ describe('SQS handler outcomes', () => {
       expect(await h.takeDeadLetters()).toHaveLength(0);
     },
   );
+
+  it('reads a guarded view again after a Stop that failed with a 5xx, and stops nothing when its run was replaced', async () => {
+    const runId = h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+    // The Stop is carried out, but its answer is a 500; meanwhile a new run replaces the stopped one.
+    h.local.glue.injectFault({ operation: STOP, kind: 'internal-error', afterOperation: true });
+    let replaced: string | undefined;
+    h.local.glue.setFaultHook(({ operation }) => {
+      if (
+        operation === LIST_OPERATION &&
+        replaced === undefined &&
+        h.local.glue.getRun(runId)?.status !== 'RUNNING'
+      ) {
+        replaced = h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
+      }
+      return undefined;
+    });
+    const record = sqsRecord({ DatabaseName: 'sales', TableName: 'daily_mv', RunId: runId });
+
+    const response = await h.queueHandler(sqsEvent(record), lambdaContext());
+    h.local.glue.setFaultHook(undefined);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.local.glue.callCount(STOP)).toBe(1);
+    expect(replaced).toBeDefined();
+    expect(h.local.glue.getRun(replaced ?? '')?.status).toBe('RUNNING');
+    expect(h.outcomes).toMatchObject([{ outcome: 'skipped', runId: replaced }]);
+  });
 
   it('retries OperationTimeout on redelivery and then ends in a terminal outcome', async () => {
     const runId = h.local.glue.seedRun({ databaseName: 'sales', tableName: 'daily_mv' });
