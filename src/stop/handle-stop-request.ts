@@ -57,9 +57,10 @@ export interface IncomingStopRequest {
    */
   readonly lastDelivery?: { readonly receives: number };
   /**
-   * Scope tasks only: this instance already holds as much expansion work as it starts soon, so the task is
-   * handed back to the stop queue unstarted, as it is (same content, same key), for an instance with Glue
-   * budget to spare. Nothing is run or recorded for it here.
+   * Scope tasks only: this instance will not start the task soon (it holds enough work, or the queue has
+   * run dry while other instances may be idle), so the task is handed back to the stop queue unstarted, as
+   * it is (same content, same key), for an instance with Glue budget to spare. Nothing is run or recorded
+   * for it here.
    */
   readonly handOn?: boolean;
 }
@@ -299,7 +300,7 @@ export const handleStopRequest = async (
       scope,
       outcome: 'expanded',
       queued: 1,
-      detail: 'handed on unstarted: this instance holds as much expansion work as it starts soon',
+      detail: 'handed on unstarted, for an instance with Glue budget to spare',
     });
   };
 

@@ -1143,7 +1143,7 @@ describe('handleStopRequest: scope tasks, the stop queue function’s own messag
       queued: 1,
       idempotencyKey: scopeTaskKey(task),
       replayed: false,
-      detail: 'handed on unstarted: this instance holds as much expansion work as it starts soon',
+      detail: 'handed on unstarted, for an instance with Glue budget to spare',
     });
     expect(reported).toEqual([outcome]);
     // The copy is the same task under the same key: run later, it runs once.
