@@ -398,8 +398,9 @@ const fanOutFindings = (figures: Figures, settings: RunSettings): string[] => {
       `calls/s between them (the event function keeps its share of R), and this run made ${count(glueCalls)} ` +
       `calls: it could not end before ${seconds(floorMs)} (${(floorMs / ((fan.views / RATE) * 1000)).toFixed(2)} × ` +
       `N/R). It took ${seconds(fan.completionMs)}: the rest is the start (the first Stop ${seconds(fan.firstStopMs)} ` +
-      'after the signal, while the first page is listed) and the end (instances idle while others finish their ' +
-      'last task).',
+      'after the signal, while the first page is listed), the end (instances idle while others finish their ' +
+      'last task), and the moments between tasks and invocations when an instance makes no Glue call (its ' +
+      "tasks' records, the outcome events, the event source's delete and receive).",
   );
   notes.push(
     `**CPU.** The queue instances used at least ${cpuPerStop.toFixed(1)} ms of CPU per view stopped (SDK ` +
