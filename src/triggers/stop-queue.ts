@@ -164,17 +164,16 @@ export const taskTurns = (holdMs: number, msPerView: number, queueDry?: () => Pr
 };
 
 /** Whether the stop queue has no message waiting; an answer it cannot get counts as not dry. */
-const queueDryCheck = (queue: StopRequestQueue): (() => Promise<boolean>) | undefined => {
-  const { waiting } = queue;
-  if (waiting === undefined) return undefined;
-  return async () => {
-    try {
-      return (await waiting.call(queue)) === 0;
-    } catch {
-      return false;
-    }
-  };
-};
+const queueDryCheck = (queue: StopRequestQueue): (() => Promise<boolean>) | undefined =>
+  queue.waiting === undefined
+    ? undefined
+    : async () => {
+        try {
+          return (await queue.waiting?.()) === 0;
+        } catch {
+          return false;
+        }
+      };
 
 export const createStopQueueHandler =
   (runtime: StopRuntime) =>

@@ -83,6 +83,12 @@ const stopTask = (views: readonly [string, number][], overrides: Partial<ScopeTa
 
 const target = (TableName: string) => ({ CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableName });
 
+/** Two running views of `sales`, as a stop task names them. */
+const DAILY_AND_HOURLY: [string, number][] = [
+  ['daily_mv', 1],
+  ['hourly_mv', 2],
+];
+
 describe('handOffScope: functions that may not stop hand a scope to the stop queue', () => {
   it('sends the scope once, with IssuedAt fixed and a key derived from its own, and calls no Glue', async () => {
     const { deps, enqueued, pages, stops } = fakeFanOut({ runs: [listedRun('daily_mv', 1)] });
@@ -462,11 +468,6 @@ describe('expandScope: the scope listed page by page into stop tasks', () => {
 });
 
 describe('runScopeTask: a stop task stops its views from one fresh read of its page', () => {
-  const DAILY_AND_HOURLY: [string, number][] = [
-    ['daily_mv', 1],
-    ['hourly_mv', 2],
-  ];
-
   it('reads its page once and stops each view, no later than GUARD_READ_MAX_AGE_MS after that read', async () => {
     const { deps, pages, stops, enqueued } = fakeFanOut({
       runs: [listedRun('daily_mv', 1), listedRun('hourly_mv', 2), listedRun('other_mv', 3)],
@@ -936,15 +937,7 @@ describe('runScopeTask: a page token Glue no longer takes', () => {
     });
 
     const recorded = await runScopeTask(
-      taskCommand(
-        stopTask(
-          [
-            ['daily_mv', 1],
-            ['hourly_mv', 2],
-          ],
-          { PageToken: 'page-1' },
-        ),
-      ),
+      taskCommand(stopTask(DAILY_AND_HOURLY, { PageToken: 'page-1' })),
       deps,
       fakeContext().context,
     );
@@ -970,15 +963,7 @@ describe('runScopeTask: a page token Glue no longer takes', () => {
     const { context, views } = fakeContext();
 
     const recorded = await runScopeTask(
-      taskCommand(
-        stopTask(
-          [
-            ['daily_mv', 1],
-            ['hourly_mv', 2],
-          ],
-          { PageToken: 'page-1' },
-        ),
-      ),
+      taskCommand(stopTask(DAILY_AND_HOURLY, { PageToken: 'page-1' })),
       deps,
       context,
     );
@@ -1027,16 +1012,7 @@ describe('runScopeTask: a page that cannot be read again', () => {
     });
     const { context, views } = fakeContext();
 
-    const recorded = await runScopeTask(
-      taskCommand(
-        stopTask([
-          ['daily_mv', 1],
-          ['hourly_mv', 2],
-        ]),
-      ),
-      deps,
-      context,
-    );
+    const recorded = await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY)), deps, context);
 
     expect(pages).toHaveLength(2);
     expect(views).toEqual([]);
@@ -1136,15 +1112,7 @@ describe('runScopeTask: what a task cannot settle goes back to the stop queue, n
     const { context, views } = fakeContext();
 
     const recorded = await runScopeTask(
-      taskCommand(
-        stopTask(
-          [
-            ['daily_mv', 1],
-            ['hourly_mv', 2],
-          ],
-          { Reason: 'cost', RequestedBy: 'ops' },
-        ),
-      ),
+      taskCommand(stopTask(DAILY_AND_HOURLY, { Reason: 'cost', RequestedBy: 'ops' })),
       deps,
       context,
     );
@@ -1173,19 +1141,7 @@ describe('runScopeTask: what a task cannot settle goes back to the stop queue, n
     const { deps, stops, enqueued } = fakeFanOut({ runs: [listedRun('hourly_mv', 2)] });
     const { context, views } = fakeContext();
 
-    await runScopeTask(
-      taskCommand(
-        stopTask(
-          [
-            ['daily_mv', 1],
-            ['hourly_mv', 2],
-          ],
-          { DryRun: true },
-        ),
-      ),
-      deps,
-      context,
-    );
+    await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY, { DryRun: true })), deps, context);
 
     expect(stops).toEqual([]);
     expect(views.map((v) => v.target.TableName)).toEqual(['hourly_mv']);
@@ -1216,16 +1172,7 @@ describe('runScopeTask: what a task cannot settle goes back to the stop queue, n
       });
       const { context, views } = fakeContext();
 
-      await runScopeTask(
-        taskCommand(
-          stopTask([
-            ['daily_mv', 1],
-            ['hourly_mv', 2],
-          ]),
-        ),
-        deps,
-        context,
-      );
+      await runScopeTask(taskCommand(stopTask(DAILY_AND_HOURLY)), deps, context);
 
       expect(stops.map((s) => s.target.TableName)).toEqual(['daily_mv', 'hourly_mv']);
       expect(views.map((v) => v.target.TableName)).toEqual(['hourly_mv']);
