@@ -18,7 +18,7 @@ import { glueRatePerInstance } from '../deploy/stage-config.ts';
 import { DrainTimeoutError, drainQueue, type EventSourceReport } from '../local/event-source.ts';
 import { alarmStateChange } from '../local/events.ts';
 import { LOCAL_REGION } from '../local/local-aws.ts';
-import type { RuntimePolicy } from '../src/policy/stack-config.ts';
+import { DEFAULT_GLUE_BURST_SECONDS, type RuntimePolicy } from '../src/policy/stack-config.ts';
 import type { Deployment } from './deployment.ts';
 import { type InvocationRecord, LambdaPool } from './lambda-pool.ts';
 import { busyCores, sampleCpu } from './machine.ts';
@@ -110,6 +110,7 @@ const functionEnv = (
   STOP_POLICY: JSON.stringify(policyOf()),
   GLUE_MAX_REQUESTS_PER_SECOND: share,
   GLUE_BUDGET_MODE: 'shared',
+  GLUE_BURST_SECONDS: String(DEFAULT_GLUE_BURST_SECONDS),
   STOP_QUEUE_MAX_RECEIVE_COUNT: String(settings.deployment.maxReceiveCount),
   // As serverless.yml sets it from the event source: stop tasks are sized so that a batch fits.
   STOP_QUEUE_BATCH_SIZE: String(settings.deployment.batchSize),

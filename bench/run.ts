@@ -39,6 +39,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../scripts/build.ts';
+import { DEFAULT_GLUE_BURST_SECONDS } from '../src/policy/stack-config.ts';
 import { IMPORT_GROWTH_LIMIT, RECORDED_ON, type RecordedFigures, ZIP_LIMIT_BYTES } from './budgets.ts';
 import { readDeployment } from './deployment.ts';
 import {
@@ -256,7 +257,12 @@ const main = async (): Promise<number> => {
       warm: true,
       capFactor: CAP_FACTOR,
     };
-    const budget = { rate: RATE, concurrency: CONCURRENCY, eventConcurrency: deployment.eventConcurrency };
+    const budget = {
+      rate: RATE,
+      concurrency: CONCURRENCY,
+      eventConcurrency: deployment.eventConcurrency,
+      burstSeconds: DEFAULT_GLUE_BURST_SECONDS,
+    };
     if (runs('exact')) {
       progress(`${EXACT_REQUESTS} exact requests, one at a time`);
       figures.exact = await runExactRequests(settings, EXACT_REQUESTS);
@@ -398,9 +404,11 @@ const fanOutFindings = (figures: Figures, settings: RunSettings): string[] => {
       `calls/s between them (the event function keeps its share of R), and this run made ${count(glueCalls)} ` +
       `calls: it could not end before ${seconds(floorMs)} (${(floorMs / ((fan.views / RATE) * 1000)).toFixed(2)} × ` +
       `N/R). It took ${seconds(fan.completionMs)}: the rest is the start (the first Stop ${seconds(fan.firstStopMs)} ` +
-      'after the signal, while the first page is listed), the end (instances idle while others finish their ' +
-      'last task), and the moments between tasks and invocations when an instance makes no Glue call (its ' +
-      "tasks' records, the outcome events, the event source's delete and receive).",
+      'after the signal, while the first page is listed and the first tasks are received), and the end ' +
+      '(instances idle while others finish their last task). The moments between tasks and invocations when ' +
+      "an instance makes no Glue call (its tasks' records, the outcome events, the event source's delete and " +
+      `receive) cost little: an instance catches up on up to ${DEFAULT_GLUE_BURST_SECONDS} s of its share ` +
+      'after them (glue.burstSeconds).',
   );
   notes.push(
     `**CPU.** The queue instances used at least ${cpuPerStop.toFixed(1)} ms of CPU per view stopped (SDK ` +
@@ -514,7 +522,8 @@ const writeDoc = async (input: {
         `${d.deployment.batchSize}, maximum concurrency ${CONCURRENCY}, partial batch responses, visibility timeout ` +
         `${d.deployment.visibilityTimeoutSeconds} s, redrive after ${d.deployment.maxReceiveCount} receives). ` +
         `Each instance gets GLUE_MAX_REQUESTS_PER_SECOND = R ÷ (${CONCURRENCY} + ${d.deployment.eventConcurrency}) ` +
-        "(the event function's reserved concurrency counts in the share) and GLUE_BUDGET_MODE=shared. The " +
+        "(the event function's reserved concurrency counts in the share), GLUE_BUDGET_MODE=shared and " +
+        `GLUE_BURST_SECONDS=${DEFAULT_GLUE_BURST_SECONDS} (the default of glue.burstSeconds). The ` +
         'environments are started before the alarm (on two shared cores, ten cold starts at once queue for ' +
         "the CPU, where Lambda runs each on its own). Stops are counted per view from the Glue emulator's " +
         `call log. A run gives up after ${CAP_FACTOR} × N/R (at least 2 minutes). The stack's default ` +

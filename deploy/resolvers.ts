@@ -8,6 +8,7 @@
  *   provider.environment.STOP_POLICY                   stopPolicy                 stage-config.ts
  *   provider.environment.GLUE_MAX_REQUESTS_PER_SECOND  glueMaxRequestsPerSecond   stage-config.ts
  *   provider.environment.GLUE_BUDGET_MODE              glueBudgetMode             (config glue.budget)
+ *   provider.environment.GLUE_BURST_SECONDS            glueBurstSeconds           (config glue.burstSeconds)
  *   custom.environmentBytes                            environmentBytes           stage-config.ts
  *   StopQueue VisibilityTimeout                        visibilityTimeout          queue-settings.ts
  *   stopFromQueue STOP_QUEUE_MAX_RECEIVE_COUNT         maxReceiveCountText        (the param, as text)
@@ -139,6 +140,9 @@ export const glueMaxRequestsPerSecond = async ({ resolveVariable }: VariableSour
 
 export const glueBudgetMode = async ({ resolveVariable }: VariableSource): Promise<string> =>
   (await stageConfigOf(resolveVariable)).config.glue.budget;
+
+export const glueBurstSeconds = async ({ resolveVariable }: VariableSource): Promise<string> =>
+  String((await stageConfigOf(resolveVariable)).config.glue.burstSeconds);
 
 /** Checks every function's environment (provider-wide variables plus its own); the largest size. */
 export const environmentBytes = async ({ resolveVariable }: VariableSource): Promise<number> => {

@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
-import type { RuntimePolicy } from '../src/policy/stack-config.ts';
+import { DEFAULT_GLUE_BURST_SECONDS, type RuntimePolicy } from '../src/policy/stack-config.ts';
 import { type CallSettings, SDK_CALL_SETTINGS } from '../src/runtime/budget.ts';
 import type { CallSettingsByClient } from '../src/runtime/clients.ts';
 import type { GlueBudgetMode, StopConfig } from '../src/runtime/config.ts';
@@ -81,6 +81,8 @@ export interface LocalAwsOptions {
   readonly glueMaxRequestsPerSecond?: number;
   /** `shared` (default): one budget for List and Stop; `per-operation`: one each. */
   readonly glueBudgetMode?: GlueBudgetMode;
+  /** Seconds of its Glue share an instance may catch up on; default `DEFAULT_GLUE_BURST_SECONDS`. */
+  readonly glueBurstSeconds?: number;
   /** Also export the endpoints and credentials into `process.env` (default true). */
   readonly exportEnv?: boolean;
 }
@@ -131,6 +133,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
       ? { GLUE_MAX_REQUESTS_PER_SECOND: String(options.glueMaxRequestsPerSecond) }
       : {}),
     GLUE_BUDGET_MODE: options.glueBudgetMode ?? 'shared',
+    GLUE_BURST_SECONDS: String(options.glueBurstSeconds ?? DEFAULT_GLUE_BURST_SECONDS),
   };
   if (options.exportEnv ?? true) Object.assign(process.env, env);
 
@@ -161,6 +164,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
         ? { glueMaxRequestsPerSecond: options.glueMaxRequestsPerSecond }
         : {}),
       glueBudgetMode: options.glueBudgetMode ?? 'shared',
+      glueBurstSeconds: options.glueBurstSeconds ?? DEFAULT_GLUE_BURST_SECONDS,
       policy,
     },
     env,

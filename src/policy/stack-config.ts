@@ -150,6 +150,12 @@ export const maintenanceWindowSchema = z.strictObject({
   enabled: z._default(described(z.boolean(), 'false keeps the window in the file without a schedule.'), true),
 });
 
+/**
+ * `glue.burstSeconds` when the configuration leaves it out: a quarter of a second of the budget, enough for an
+ * instance to make up the time it spends between calls on its records, its events and its next batch.
+ */
+export const DEFAULT_GLUE_BURST_SECONDS = 0.25;
+
 export const stackConfigSchema = z.strictObject({
   /** Where editors find the JSON Schema of this file; ignored otherwise. */
   $schema: z.optional(
@@ -178,8 +184,15 @@ export const stackConfigSchema = z.strictObject({
       requestsPerSecond: z._default(z.number().check(z.positive(), z.lte(1000)), 10),
       /** `shared` (default): one budget for every operation. `per-operation`: List and Stop each get it whole. */
       budget: z._default(z.enum(['shared', 'per-operation']), 'shared'),
+      /**
+       * Seconds of budget the stack may spend above its pace after a pause (0 to 1): an instance that spent
+       * time on other work between its Glue calls catches up on that much of its share. The stack then
+       * makes at most R × (T + burstSeconds) calls, plus one per instance, in any T seconds. 0 spaces every
+       * instance's calls evenly.
+       */
+      burstSeconds: z._default(z.number().check(z.gte(0), z.lte(1)), DEFAULT_GLUE_BURST_SECONDS),
     }),
-    { requestsPerSecond: 10, budget: 'shared' },
+    { requestsPerSecond: 10, budget: 'shared', burstSeconds: DEFAULT_GLUE_BURST_SECONDS },
   ),
   costGuards: z._default(
     described(

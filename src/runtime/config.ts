@@ -1,4 +1,8 @@
-import { parseRuntimePolicy, type RuntimePolicy } from '../policy/stack-config.ts';
+import {
+  DEFAULT_GLUE_BURST_SECONDS,
+  parseRuntimePolicy,
+  type RuntimePolicy,
+} from '../policy/stack-config.ts';
 
 /**
  * The functions' configuration, read and checked once when the module loads. A missing or malformed
@@ -24,6 +28,11 @@ export interface StopConfig {
    * `per-operation`: List and Stop each get the whole share.
    */
   readonly glueBudgetMode: GlueBudgetMode;
+  /**
+   * Seconds of its share an instance may catch up on after time spent between Glue calls (config
+   * `glue.burstSeconds`, 0 to 1). Default `DEFAULT_GLUE_BURST_SECONDS`.
+   */
+  readonly glueBurstSeconds: number;
   /**
    * The stop queue's redrive `maxReceiveCount`: a request still failing on that delivery is parked with
    * reason `retries-exhausted` instead of being moved to the dead-letter queue without one. Absent: not done.
@@ -97,6 +106,18 @@ const budgetMode = (env: Env): GlueBudgetMode => {
   return raw;
 };
 
+const burstSeconds = (env: Env): number => {
+  const raw = env.GLUE_BURST_SECONDS?.trim();
+  if (!raw) return DEFAULT_GLUE_BURST_SECONDS;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || value > 1) {
+    throw new ConfigurationError(
+      `environment variable GLUE_BURST_SECONDS must be a number of seconds from 0 to 1, got "${raw}"`,
+    );
+  }
+  return value;
+};
+
 export const loadConfig = (env: Env = process.env): StopConfig => {
   const glueMaxRequestsPerSecond = positiveNumber(env, 'GLUE_MAX_REQUESTS_PER_SECOND');
   const maxReceiveCount = positiveInteger(env, 'STOP_QUEUE_MAX_RECEIVE_COUNT', 0, 'receives');
@@ -114,6 +135,7 @@ export const loadConfig = (env: Env = process.env): StopConfig => {
     outcomeEventBusName: env.OUTCOME_EVENT_BUS_NAME?.trim() || 'default',
     ...(glueMaxRequestsPerSecond !== undefined ? { glueMaxRequestsPerSecond } : {}),
     glueBudgetMode: budgetMode(env),
+    glueBurstSeconds: burstSeconds(env),
     ...(maxReceiveCount > 0 ? { stopQueueMaxReceiveCount: maxReceiveCount } : {}),
     stopQueueBatchSize: positiveInteger(env, 'STOP_QUEUE_BATCH_SIZE', 1, 'records'),
     policy: policy(env),

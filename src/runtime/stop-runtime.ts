@@ -53,11 +53,16 @@ export interface StopRuntimeOptions {
   readonly onOutcome?: OutcomeReporter;
 }
 
-/** One limiter for every Glue call of the instance (shared budget), or one per operation. */
-const glueLimiters = (rate: number | undefined, mode: GlueBudgetMode) => {
+/**
+ * One limiter for every Glue call of the instance (shared budget), or one per operation. Either way the
+ * instance catches up on up to `burstSeconds` of its share after time spent between calls (its records,
+ * outcome events, the next batch): a share is a rate, and time between calls would otherwise be lost.
+ */
+const glueLimiters = (rate: number | undefined, mode: GlueBudgetMode, burstSeconds: number) => {
   if (!rate) return { stop: unlimited, list: unlimited };
-  if (mode === 'per-operation') return { stop: createRateLimiter(rate), list: createRateLimiter(rate) };
-  const shared = createRateLimiter(rate);
+  const limiter = () => createRateLimiter(rate, { catchUpMs: burstSeconds * 1_000 });
+  if (mode === 'per-operation') return { stop: limiter(), list: limiter() };
+  const shared = limiter();
   return { stop: shared, list: shared };
 };
 
@@ -109,7 +114,7 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
   const rate = config.glueMaxRequestsPerSecond;
   const glue = createGlueRefreshRuns(clients.glue, {
     stopClient: clients.glueStop,
-    limiters: glueLimiters(rate, config.glueBudgetMode),
+    limiters: glueLimiters(rate, config.glueBudgetMode, config.glueBurstSeconds),
     deadline: () => current,
   });
   const idempotency = createIdempotency({

@@ -111,16 +111,20 @@ const INTENDED_CHANGES: readonly IntendedChange[] = [
   ...['StopFromQueue', 'StopFromEvent', 'StopFromAlarm', 'StopFromSchedule'].map(
     (fn): IntendedChange => ({
       logicalId: `${fn}LambdaFunction`,
-      what: 'GLUE_MAX_REQUESTS_PER_SECOND is the share of one budget for all Glue calls; GLUE_BUDGET_MODE shared',
+      what:
+        'GLUE_MAX_REQUESTS_PER_SECOND is the share of one budget for all Glue calls; GLUE_BUDGET_MODE shared; ' +
+        'GLUE_BURST_SECONDS 0.25',
       why:
         "glue.requestsPerSecond is the stack's budget for List and Stop together, divided by every instance " +
-        "that can call Glue at once: maximumConcurrency plus the event function's eventConcurrency (1)",
+        "that can call Glue at once: maximumConcurrency plus the event function's eventConcurrency (1); " +
+        'glue.burstSeconds (default 0.25) lets an instance catch up on the share it left unused between calls',
       apply: (template, stage) => {
         const environment = properties(template, `${fn}LambdaFunction`).Environment as JsonObject;
         const variables = environment.Variables as Record<string, Json>;
         // ci: 20 / (3 + 1); dev: 10 / (5 + 1), rounded down to 2 decimals.
         variables.GLUE_MAX_REQUESTS_PER_SECOND = stage === 'ci' ? '5' : '1.66';
         variables.GLUE_BUDGET_MODE = 'shared';
+        variables.GLUE_BURST_SECONDS = '0.25';
       },
     }),
   ),

@@ -226,7 +226,7 @@ describe('stage configuration files', () => {
     expect(DEFAULT_CONFIG).toEqual({
       allow: [{ database: 'analytics', tables: ['*'] }],
       dryRun: false,
-      glue: { requestsPerSecond: 10, budget: 'shared' },
+      glue: { requestsPerSecond: 10, budget: 'shared', burstSeconds: 0.25 },
       costGuards: [],
       maintenanceWindows: [],
     });
@@ -263,6 +263,8 @@ describe('functions', () => {
       // config glue.requestsPerSecond 20 / (maximumConcurrency 3 + eventConcurrency 1).
       GLUE_MAX_REQUESTS_PER_SECOND: '5',
       GLUE_BUDGET_MODE: 'shared',
+      // config glue.burstSeconds, left at its default.
+      GLUE_BURST_SECONDS: '0.25',
       STOP_POLICY: expect.any(String),
       POWERTOOLS_SERVICE_NAME: 'glue-mv-stop',
       POWERTOOLS_METRICS_NAMESPACE: 'GlueMvStop',
@@ -289,6 +291,7 @@ describe('functions', () => {
     expect(config.policy).toEqual(runtimePolicyOf(CI_CONFIG));
     expect(config.glueMaxRequestsPerSecond).toBe(5);
     expect(config.glueBudgetMode).toBe('shared');
+    expect(config.glueBurstSeconds).toBe(0.25);
   });
 
   it('a stage without a config file of its own gets config/default.json', () => {

@@ -1297,6 +1297,70 @@ describe('createRateLimiter', () => {
     expect(clock.time.slept).toEqual([]);
   });
 
+  it('lets a caller late for its slot by up to `catchUpMs` keep the pace: the calls after a pause bunch up', async () => {
+    const clock = fakeTime();
+    const limiter = createRateLimiter(10, { catchUpMs: 250, now: clock.now, sleep: clock.sleep });
+    const times: number[] = [];
+    const call = async () => {
+      await limiter.acquire();
+      times.push(clock.now());
+    };
+    for (let i = 0; i < 5; i++) await call();
+    expect(times).toEqual([0, 0, 0, 50, 150]); // from idle: the 250 ms it may catch up on, then the pace
+    clock.time.now += 230; // other work: the slots of 250 and 350 ms pass unused
+    times.length = 0;
+
+    for (let i = 0; i < 4; i++) await call();
+
+    // Both missed slots are taken late, at once; then the pace is 100 ms again from 450 ms.
+    expect(times).toEqual([380, 380, 450, 550]);
+  });
+
+  it('catches up on no more than `catchUpMs` after a longer pause', async () => {
+    const clock = fakeTime();
+    const limiter = createRateLimiter(10, { catchUpMs: 250, now: clock.now, sleep: clock.sleep });
+    await limiter.acquire();
+    clock.time.now += 60_000;
+
+    const { times } = await grantTimes(limiter, clock, 5);
+
+    // 60,000 − 250 ms is the earliest slot it may claim: three at once (−250, −150, −50), then every 100 ms.
+    expect(times).toEqual([60_000, 60_000, 60_000, 60_050, 60_150]);
+  });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses catchUpMs = %s', (catchUpMs) => {
+    expect(() => createRateLimiter(5, { catchUpMs })).toThrow(RangeError);
+  });
+
+  it('never lets more than (T + catchUpMs) × rate + 1 calls into a window of T ms, whatever the pauses', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.double({ min: 0.5, max: 100, noNaN: true }),
+        fc.integer({ min: 0, max: 1_000 }),
+        fc.array(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 40 }),
+        async (rate, catchUpMs, pauses) => {
+          const clock = fakeTime(pauses.length + 1);
+          const limiter = createRateLimiter(rate, { catchUpMs, now: clock.now, sleep: clock.sleep });
+          const times: number[] = [];
+          for (const pause of pauses) {
+            clock.time.now += pause;
+            await limiter.acquire();
+            times.push(clock.now());
+          }
+
+          for (let first = 0; first < times.length; first++) {
+            for (let last = first; last < times.length; last++) {
+              const window = (times[last] ?? 0) - (times[first] ?? 0);
+              const allowed = ((window + catchUpMs) * rate) / 1_000 + 1;
+              expect(last - first + 1).toBeLessThanOrEqual(allowed + 1e-9);
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('gives call k the slot max(0, k - burst + 1) / rate, for any rate, burst and number of calls', async () => {
     await fc.assert(
       fc.asyncProperty(

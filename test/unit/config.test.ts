@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StackConfigError } from '../../src/policy/stack-config.ts';
+import { DEFAULT_GLUE_BURST_SECONDS, StackConfigError } from '../../src/policy/stack-config.ts';
 import {
   ConfigurationError,
   DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS,
@@ -44,10 +44,12 @@ describe('loadConfig', () => {
       stopQueueUrl: REQUIRED.STOP_QUEUE_URL,
       outcomeEventBusName: 'default',
       glueBudgetMode: 'shared',
+      glueBurstSeconds: DEFAULT_GLUE_BURST_SECONDS,
       stopQueueBatchSize: 1,
       policy: POLICY,
     });
     expect(DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS).toBe(86_400);
+    expect(DEFAULT_GLUE_BURST_SECONDS).toBe(0.25);
   });
 
   it('reads every optional variable when set, trimming whitespace', () => {
@@ -59,12 +61,14 @@ describe('loadConfig', () => {
       OUTCOME_EVENT_BUS_NAME: ' glue-mv-stop-outcomes ',
       GLUE_MAX_REQUESTS_PER_SECOND: ' 2.5 ',
       GLUE_BUDGET_MODE: ' per-operation ',
+      GLUE_BURST_SECONDS: ' 0.5 ',
     };
 
     const config = loadConfig(env);
 
     expect(config).toMatchObject({
       glueBudgetMode: 'per-operation',
+      glueBurstSeconds: 0.5,
       idempotencyExpirySeconds: 600,
       serviceName: 'stopper',
       metricsNamespace: 'Custom',
@@ -81,6 +85,7 @@ describe('loadConfig', () => {
       OUTCOME_EVENT_BUS_NAME: ' ',
       GLUE_MAX_REQUESTS_PER_SECOND: '',
       GLUE_BUDGET_MODE: ' ',
+      GLUE_BURST_SECONDS: ' ',
     };
 
     const config = loadConfig(env);
@@ -90,6 +95,7 @@ describe('loadConfig', () => {
     expect(config.outcomeEventBusName).toBe('default');
     expect(config).not.toHaveProperty('glueMaxRequestsPerSecond');
     expect(config.glueBudgetMode).toBe('shared');
+    expect(config.glueBurstSeconds).toBe(DEFAULT_GLUE_BURST_SECONDS);
   });
 
   it.each(['IDEMPOTENCY_TABLE_NAME', 'DEAD_LETTER_QUEUE_URL', 'STOP_QUEUE_URL', 'STOP_POLICY'] as const)(
@@ -188,6 +194,24 @@ describe('loadConfig', () => {
       expect(error).toBeInstanceOf(ConfigurationError);
       expect(error).toMatchObject({
         message: `environment variable GLUE_BUDGET_MODE must be "shared" or "per-operation", got "${raw}"`,
+      });
+    },
+  );
+
+  it.each(['0', '0.0', '0.25', '1', '1.0'])('reads GLUE_BURST_SECONDS="%s" as a number of seconds', (raw) => {
+    const config = loadConfig({ ...REQUIRED, GLUE_BURST_SECONDS: raw });
+
+    expect(config.glueBurstSeconds).toBe(Number(raw));
+  });
+
+  it.each(['-0.1', '1.5', '2', '.5', '1e-1', '250ms', 'NaN'])(
+    'refuses GLUE_BURST_SECONDS="%s", naming the variable and the range it takes',
+    (raw) => {
+      const error = errorOf(() => loadConfig({ ...REQUIRED, GLUE_BURST_SECONDS: raw }));
+
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error).toMatchObject({
+        message: `environment variable GLUE_BURST_SECONDS must be a number of seconds from 0 to 1, got "${raw}"`,
       });
     },
   );

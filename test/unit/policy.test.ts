@@ -361,7 +361,7 @@ describe('parseStackConfig: defaults', () => {
     expect(config).toStrictEqual({
       allow: [{ database: 'sales', tables: ['*'] }],
       dryRun: false,
-      glue: { requestsPerSecond: 10, budget: 'shared' },
+      glue: { requestsPerSecond: 10, budget: 'shared', burstSeconds: 0.25 },
       costGuards: [],
       maintenanceWindows: [],
     });
@@ -384,7 +384,7 @@ describe('parseStackConfig: defaults', () => {
     const input = {
       allow: [{ catalogId: '444455556666', database: 'shared_*', tables: ['a_mv', 'b_?'] }],
       dryRun: true,
-      glue: { requestsPerSecond: 2.5, budget: 'per-operation' },
+      glue: { requestsPerSecond: 2.5, budget: 'per-operation', burstSeconds: 0 },
       costGuards: [{ ...spendGuard, dryRun: true }],
       maintenanceWindows: [
         {
@@ -446,6 +446,9 @@ describe('parseStackConfig: every refusal names its path', () => {
       'glue.requestsPerSecond: ',
       { ...minimal, glue: { requestsPerSecond: 1001 } },
     ],
+    ['a negative burst', 'glue.burstSeconds: ', { ...minimal, glue: { burstSeconds: -0.1 } }],
+    ['a burst over 1 second', 'glue.burstSeconds: ', { ...minimal, glue: { burstSeconds: 2 } }],
+    ['a burst in milliseconds', 'glue.burstSeconds: ', { ...minimal, glue: { burstSeconds: '250ms' } }],
     ['a string dryRun', 'dryRun: ', { ...minimal, dryRun: 'yes' }],
     [
       'a guard without database',
