@@ -1,8 +1,10 @@
 /**
- * SQS adapter: sends what a scope hands on (the scope itself, its expansion's tasks, exact requests) to
- * the stop queue, ten per SendMessageBatch, and sends again the entries a batch reports as failed. What still fails after the
- * last attempt makes the expansion fail as a whole (and be retried: the requests already sent carry
- * derived idempotency keys, so sending them twice stops nothing twice).
+ * SQS adapter: sends what a scope hands on (the scope itself, its expansion's tasks, exact requests, tasks
+ * handed on unstarted) to the stop queue, ten per SendMessageBatch, and sends again the entries a batch
+ * reports as failed. Messages enqueued by several callers in the same turn of the event loop (the records
+ * of one batch handing on their tasks side by side) go out together, so ten hand-ons cost one request. A
+ * caller whose messages still fail after the last attempt gets a retry StopError for its own messages only
+ * (the requests already sent carry derived idempotency keys, so sending them twice stops nothing twice).
  */
 import {
   GetQueueAttributesCommand,
@@ -21,12 +23,13 @@ export interface StopRequestQueueOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+/** Sends one batch, again for its failed entries; the Ids still failing after the last attempt, and why. */
 const sendBatch = async (
   sqs: SQSClient,
   queueUrl: string,
   entries: readonly SendMessageBatchRequestEntry[],
   sleep: (ms: number) => Promise<void>,
-): Promise<string[]> => {
+): Promise<{ readonly failed: ReadonlySet<string | undefined>; readonly lastError: string }> => {
   let pending = [...entries];
   let lastError = '';
   for (let attempt = 1; attempt <= ATTEMPTS && pending.length > 0; attempt++) {
@@ -43,8 +46,14 @@ const sendBatch = async (
       lastError = String(error);
     }
   }
-  return pending.length === 0 ? [] : [`${pending.length} of ${entries.length} not sent (${lastError})`];
+  return { failed: new Set(pending.map((entry) => entry.Id)), lastError };
 };
+
+/** One message waiting for the next send; `settle` gets why it was not sent, or undefined. */
+interface Waiting {
+  readonly body: string;
+  readonly settle: (problem: string | undefined) => void;
+}
 
 export const createStopRequestQueue = (
   sqs: SQSClient,
@@ -52,27 +61,48 @@ export const createStopRequestQueue = (
   options: StopRequestQueueOptions = {},
 ): StopRequestQueue => {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let waiting: Waiting[] = [];
+
+  const flush = async (): Promise<void> => {
+    const messages = waiting;
+    waiting = [];
+    const batches: { entries: SendMessageBatchRequestEntry[]; messages: Waiting[] }[] = [];
+    for (let i = 0; i < messages.length; i += BATCH_SIZE) {
+      const slice = messages.slice(i, i + BATCH_SIZE);
+      batches.push({
+        messages: slice,
+        entries: slice.map((message, j) => ({ Id: String(i + j), MessageBody: message.body })),
+      });
+    }
+    for (let i = 0; i < batches.length; i += PARALLEL_BATCHES) {
+      await Promise.all(
+        batches.slice(i, i + PARALLEL_BATCHES).map(async (batch) => {
+          const { failed, lastError } = await sendBatch(sqs, queueUrl, batch.entries, sleep);
+          batch.entries.forEach((entry, j) => {
+            batch.messages[j]?.settle(failed.has(entry.Id) ? lastError : undefined);
+          });
+        }),
+      );
+    }
+  };
+
   return {
     async enqueue(requests: readonly QueuedMessage[]): Promise<void> {
-      const batches: SendMessageBatchRequestEntry[][] = [];
-      for (let i = 0; i < requests.length; i += BATCH_SIZE) {
-        batches.push(
-          requests
-            .slice(i, i + BATCH_SIZE)
-            .map((request, j) => ({ Id: String(i + j), MessageBody: JSON.stringify(request) })),
-        );
-      }
-      const problems: string[] = [];
-      for (let i = 0; i < batches.length; i += PARALLEL_BATCHES) {
-        const results = await Promise.all(
-          batches.slice(i, i + PARALLEL_BATCHES).map((batch) => sendBatch(sqs, queueUrl, batch, sleep)),
-        );
-        problems.push(...results.flat());
-      }
+      if (requests.length === 0) return;
+      const first = waiting.length === 0;
+      const results = requests.map(
+        (request) =>
+          new Promise<string | undefined>((settle) => {
+            waiting.push({ body: JSON.stringify(request), settle });
+          }),
+      );
+      // The first caller of this turn sends for everyone who enqueues before the turn ends.
+      if (first) setImmediate(() => void flush());
+      const problems = (await Promise.all(results)).filter((problem) => problem !== undefined);
       if (problems.length > 0) {
         throw StopError.retry(
           'fan-out-incomplete',
-          `could not queue every message of the fan-out: ${problems.join('; ')}`,
+          `could not queue every message of the fan-out: ${problems.length} of ${requests.length} not sent (${problems.at(-1)})`,
         );
       }
     },

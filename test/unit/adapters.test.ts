@@ -1528,7 +1528,7 @@ describe('stop request queue (SQS SendMessageBatch)', () => {
     expect(slept).toEqual([100, 200]);
   });
 
-  it('names the count of every batch that could not be sent when SQS keeps refusing', async () => {
+  it('names how many of the caller’s messages were not sent when SQS keeps refusing every batch', async () => {
     sqsMock
       .on(SendMessageBatchCommand)
       .rejects(new RequestThrottled({ message: 'slow down', $metadata: { httpStatusCode: 400 } }));
@@ -1539,9 +1539,60 @@ describe('stop request queue (SQS SendMessageBatch)', () => {
     expect(error).toMatchObject({
       name: 'StopError',
       failure: { kind: 'retry', reason: 'fan-out-incomplete' },
+      message: expect.stringMatching(
+        /^could not queue every message of the fan-out: 15 of 15 not sent \(.*slow down/,
+      ),
     });
-    expect(error).toMatchObject({ message: expect.stringContaining('10 of 10 not sent') });
-    expect(error).toMatchObject({ message: expect.stringContaining('5 of 5 not sent') });
+    expect(batchInputs()).toHaveLength(6); // two batches, three attempts each
+  });
+
+  it('sends the messages several callers enqueue in the same turn together, one batch for up to ten', async () => {
+    sqsMock.on(SendMessageBatchCommand).callsFake(allSent);
+    const requests = derived(8);
+    const { queue } = queueWithFakeSleep();
+
+    await Promise.all(requests.map((request) => queue.enqueue([request])));
+
+    const inputs = batchInputs();
+    expect(inputs.map((input) => input.Entries?.length)).toEqual([8]);
+    expect(inputs[0]?.Entries?.map((e) => JSON.parse(e.MessageBody ?? 'null'))).toStrictEqual(requests);
+  });
+
+  it('fails only the caller whose message could not be sent; the others of the batch succeed', async () => {
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: [],
+      Failed: (input.Entries ?? [])
+        .filter((e) => JSON.parse(e.MessageBody ?? 'null').TableName === 'mv_001')
+        .map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'still failing' })),
+    }));
+    const [first, second, third] = derived(3);
+    const { queue } = queueWithFakeSleep();
+
+    const results = await Promise.allSettled([
+      queue.enqueue([first as TableStopRequest]),
+      queue.enqueue([second as TableStopRequest]),
+      queue.enqueue([third as TableStopRequest]),
+    ]);
+
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(results[1]).toMatchObject({
+      reason: {
+        failure: { kind: 'retry', reason: 'fan-out-incomplete' },
+        message:
+          'could not queue every message of the fan-out: 1 of 1 not sent (InternalError: still failing)',
+      },
+    });
+    expect(batchInputs().map((input) => input.Entries?.length)).toEqual([3, 1, 1]);
+  });
+
+  it('sends a caller that enqueues after the batch went out in a batch of its own', async () => {
+    sqsMock.on(SendMessageBatchCommand).callsFake(allSent);
+    const { queue } = queueWithFakeSleep();
+
+    await queue.enqueue(derived(2));
+    await queue.enqueue(derived(3));
+
+    expect(batchInputs().map((input) => input.Entries?.length)).toEqual([2, 3]);
   });
 
   it.each([1, 9, 10, 11, 20, 21, 39, 40, 41, 45])(
