@@ -11,6 +11,7 @@
  */
 import {
   ALARM_IGNORED_METRIC,
+  HANDED_ON_METRIC,
   OUTCOME_EVENTS_FAILED_METRIC,
   OUTCOME_METRICS,
   REPLAYED_METRIC,
@@ -19,7 +20,11 @@ import { ACCOUNT, type Json, type JsonObject, PARTITION, REGION, subLiteral } fr
 import { FUNCTIONS, type FunctionRow, lambdaFunctionId } from './functions.ts';
 
 /** The outcome graphs: every outcome, plus replays (counted on top of the outcome). */
-export const OUTCOME_GRAPH_METRICS: readonly string[] = [...Object.values(OUTCOME_METRICS), REPLAYED_METRIC];
+export const OUTCOME_GRAPH_METRICS: readonly string[] = [
+  ...Object.values(OUTCOME_METRICS),
+  REPLAYED_METRIC,
+  HANDED_ON_METRIC,
+];
 
 const WIDTH = 24;
 const METRIC_HEIGHT = 6;
@@ -69,7 +74,8 @@ export const panelsFor = ({ namespace, service, costGuardAlarms = [] }: Dashboar
       `## ${subLiteral(service)}: stop outcomes\n` +
       `Counts per 5 minutes from the functions' metrics (namespace \`${subLiteral(namespace)}\`), ` +
       'one graph per trigger. `NotAllowed`, `Rejected` and `Retried` deserve a look; ' +
-      '`Replayed` counts redeliveries answered from the idempotency table.',
+      '`Replayed` counts redeliveries answered from the idempotency table; `HandedOn` stop tasks sent back ' +
+      'unstarted for an instance with Glue budget to spare.',
   },
   ...FUNCTIONS.map(
     (fn): Panel => ({

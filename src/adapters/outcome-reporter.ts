@@ -4,7 +4,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { OutcomeName, StopOutcome } from '../stop/outcome.ts';
+import { isHandOn, type OutcomeName, type StopOutcome } from '../stop/outcome.ts';
 import type { OutcomeReporter } from '../stop/ports.ts';
 
 /** Metric names, one per outcome, so a dashboard can stack them without dimension juggling. */
@@ -21,6 +21,8 @@ export const OUTCOME_METRICS: Readonly<Record<OutcomeName, string>> = {
 };
 /** Counted on top of the outcome when it was answered from the idempotency store. */
 export const REPLAYED_METRIC = 'Replayed';
+/** Counted instead of `Expanded` for a stop task handed on unstarted (moved, not run). */
+export const HANDED_ON_METRIC = 'HandedOn';
 
 export const createOutcomeReporter =
   (logger: Pick<Logger, 'info' | 'warn'>, metrics: Pick<Metrics, 'addMetric'>): OutcomeReporter =>
@@ -32,6 +34,7 @@ export const createOutcomeReporter =
     } else {
       logger.info(`stop request ${outcome.outcome}`, fields);
     }
-    metrics.addMetric(OUTCOME_METRICS[outcome.outcome], MetricUnit.Count, 1);
+    if (isHandOn(outcome)) metrics.addMetric(HANDED_ON_METRIC, MetricUnit.Count, 1);
+    else metrics.addMetric(OUTCOME_METRICS[outcome.outcome], MetricUnit.Count, 1);
     if (outcome.replayed) metrics.addMetric(REPLAYED_METRIC, MetricUnit.Count, 1);
   };

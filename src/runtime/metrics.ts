@@ -3,9 +3,9 @@
  * dashboard and alarms (deploy/), and for the template test that checks the dashboard graphs them all
  * (which also checks that every `addMetric` call in src/ counts one of these constants).
  */
-import { OUTCOME_METRICS, REPLAYED_METRIC } from '../adapters/outcome-reporter.ts';
+import { HANDED_ON_METRIC, OUTCOME_METRICS, REPLAYED_METRIC } from '../adapters/outcome-reporter.ts';
 
-export { OUTCOME_METRICS, REPLAYED_METRIC };
+export { HANDED_ON_METRIC, OUTCOME_METRICS, REPLAYED_METRIC };
 
 /** Counted when outcome events could not be published; the outcomes themselves stand. */
 export const OUTCOME_EVENTS_FAILED_METRIC = 'OutcomeEventsFailed';
@@ -16,6 +16,7 @@ export const ALARM_IGNORED_METRIC = 'AlarmIgnored';
 export const ALL_METRICS: readonly string[] = [
   ...Object.values(OUTCOME_METRICS),
   REPLAYED_METRIC,
+  HANDED_ON_METRIC,
   OUTCOME_EVENTS_FAILED_METRIC,
   ALARM_IGNORED_METRIC,
 ];

@@ -16,7 +16,7 @@ import { createViewLedger } from '../adapters/view-ledger.ts';
 import { TASK_VIEWS_MAX_ITEMS } from '../request/scope-task.ts';
 import { type Deadline, deadlineIn } from '../stop/deadline.ts';
 import type { StopDependencies } from '../stop/handle-stop-request.ts';
-import type { StopOutcome, Trigger } from '../stop/outcome.ts';
+import { isHandOn, type StopOutcome, type Trigger } from '../stop/outcome.ts';
 import type { OutcomePublisher, OutcomeReporter } from '../stop/ports.ts';
 import { createRecentPages } from '../stop/recent-pages.ts';
 import { GUARD_READ_MAX_AGE_MS } from '../stop/run-command.ts';
@@ -156,7 +156,8 @@ export const createStopRuntime = (options: StopRuntimeOptions): StopRuntime => {
       policy: config.policy,
       report: (outcome) => {
         reportOutcome(outcome);
-        if (outcome.outcome !== 'retry') unpublished.push(outcome);
+        // Retries and hand-ons are not decisions: the request or task is still to be run.
+        if (outcome.outcome !== 'retry' && !isHandOn(outcome)) unpublished.push(outcome);
         onOutcome?.(outcome);
       },
     },

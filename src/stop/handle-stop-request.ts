@@ -301,6 +301,7 @@ export const handleStopRequest = async (
       outcome: 'expanded',
       queued: 1,
       detail: 'handed on unstarted, for an instance with Glue budget to spare',
+      handedOn: true,
     });
   };
 

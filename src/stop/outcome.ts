@@ -101,7 +101,16 @@ export type ExpandedOutcome = OutcomeBase & {
   readonly target?: never;
   readonly queued: number;
   readonly detail: string;
+  /**
+   * A stop task sent back to the stop queue unstarted, for an instance with Glue budget to spare: moved, not
+   * done. Logged and counted (`HandedOn`), not published as an outcome event, as retries are not.
+   */
+  readonly handedOn?: true;
 };
+
+/** Whether an outcome only moved a stop task on (see `ExpandedOutcome.handedOn`). */
+export const isHandOn = (outcome: StopOutcome): boolean =>
+  outcome.outcome === 'expanded' && outcome.handedOn === true;
 
 /** Parked in the dead-letter queue: outside the allow-list. */
 export type NotAllowedOutcome = OutcomeBase &

@@ -620,9 +620,11 @@ export const execute = async (h: Harness, handler: HandlerName, input: FuzzInput
   await new Promise((resolve) => setImmediate(resolve));
   const outcomes = outcomesOf(h);
   const parked = parkedOf(await drainQueue(h, h.local.deadLetterQueueUrl));
-  // Only a scope (handed on, or expanded) writes to the stop queue; a fault or a failed invocation may have
-  // cut one short.
+  // Only a scope (handed on, or expanded) and a stop task (its follow-ups, or itself handed on unstarted,
+  // which publishes no outcome) write to the stop queue; a fault or a failed invocation may have cut one
+  // short.
   const mayHaveQueued =
+    handler === 'stopFromQueue' ||
     outcomes.some((o) => o.outcome === 'expanded') ||
     input.plan.glueFault !== undefined ||
     input.plan.eventBridgeFault !== undefined ||
@@ -1134,6 +1136,13 @@ const checkStopCalls = (
   }
 };
 
+/** The same stop or list task: place, root key, guard, dry run, views and page. */
+const sameTask = (a: ScopeTask, b: ScopeTask): boolean => {
+  const identity = (t: ScopeTask) =>
+    JSON.stringify([t.Kind, t.CatalogId, t.DatabaseName, t.RootKey, t.IssuedAt, t.DryRun === true, t.Views]);
+  return identity(a) === identity(b);
+};
+
 /**
  * What the queue function sends back to the queue belongs to the batch: a task continues a task of the
  * batch (same root key, place, guard and dry run) or expands a scope request of the batch (same place), and
@@ -1313,6 +1322,11 @@ const checkQueueHandler = (input: FuzzInput, obs: Observation, stats: Tally): Fa
       continue;
     }
     if (!out) {
+      // A stop task handed on unstarted publishes no outcome: the same task is back on the stop queue.
+      if (task && derived.some((d) => d.task !== undefined && sameTask(d.task, task))) {
+        stats.outcome('stop task handed on (not published)');
+        continue;
+      }
       // Outcome events EventBridge refused are reported once, by the common checks.
       if (obs.putEventsRefused === 0) fail(`record dropped (${tag})`, 'no outcome, not retried');
       continue;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stopEvent } from '../../local/events.ts';
+import { sqsEvent, sqsRecord, stopEvent } from '../../local/events.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { OUTCOME_EVENT_DETAIL_TYPE, OUTCOME_EVENT_SOURCE } from '../../src/adapters/outcome-events.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
@@ -91,6 +91,41 @@ describe('outcome events', () => {
     await h.eventHandler(event, lambdaContext());
 
     expect(published().map((e) => e.outcome)).toEqual(['stop-requested']);
+  });
+
+  it('publishes nothing for a stop task handed on unstarted; the task publishes its views when it runs', async () => {
+    await h.takeStopQueue(); // what earlier tests left there
+    for (let i = 0; i < 40; i++) {
+      h.local.glue.seedRun({ databaseName: 'sales', tableName: `view_${String(i).padStart(2, '0')}_mv` });
+    }
+    // A share of 5 calls/s makes tasks of a few views (200 ms each): a batch keeps the tasks it starts
+    // within 2 s and hands the rest on.
+    const { queueHandler } = h.handlers({ config: { glueMaxRequestsPerSecond: 5, stopQueueBatchSize: 10 } });
+    await queueHandler(
+      sqsEvent(sqsRecord({ DatabaseName: 'sales', TableNames: ['view_*'] })),
+      lambdaContext(),
+    );
+    const tasks = await h.takeStopQueue();
+    expect(tasks.length).toBeGreaterThan(3);
+    h.local.eventBridge.reset();
+    h.outcomes.length = 0;
+
+    const answer = await queueHandler(sqsEvent(...tasks.map((task) => sqsRecord(task))), lambdaContext());
+
+    expect(answer.batchItemFailures).toEqual([]);
+    const handedOn = h.outcomes.filter((o) => o.outcome === 'expanded' && o.handedOn === true);
+    const kept = tasks.length - handedOn.length;
+    expect([kept, handedOn.length].every((n) => n > 0)).toBe(true);
+    const events = published();
+    // The kept tasks publish their views and their own outcomes; the tasks handed on, nothing.
+    // A batch keeps its first tasks, in order.
+    const viewsOf = (task: unknown) => (task as { ScopeTask: { Views: unknown[] } }).ScopeTask.Views.length;
+    const stopped = h.outcomes.filter((o) => o.outcome === 'stop-requested');
+    expect(stopped.length).toBe(tasks.slice(0, kept).reduce((sum: number, task) => sum + viewsOf(task), 0));
+    expect(events.filter((e) => e.outcome === 'stop-requested')).toHaveLength(stopped.length);
+    expect(events.filter((e) => e.outcome === 'expanded')).toHaveLength(kept);
+    expect(events.some((e) => 'handedOn' in e || String(e.detail).startsWith('handed on'))).toBe(false);
+    expect(await h.takeStopQueue()).toHaveLength(handedOn.length);
   });
 
   it('keeps the outcome when publishing fails', async () => {

@@ -40,6 +40,10 @@ const properties = (template: Editable, logicalId: string): Record<string, Json>
   return resource.Properties as Record<string, Json>;
 };
 
+/** The dashboard's body, parsed (`decoded`, below). */
+const dashboardBody = (template: Editable) =>
+  properties(template, 'Dashboard').DashboardBody as { 'Fn::Sub': { widgets: JsonObject[] } };
+
 /** The metric line Powertools' dimensions give a counter of one function, as the dashboard graphs it. */
 const ownLine = (metric: string, trigger: string, label: string): Json => [
   'GlueMvStop',
@@ -230,9 +234,7 @@ const INTENDED_CHANGES: readonly IntendedChange[] = [
       'the dashboard graphed neither metric although the functions count both; the panels come from the ' +
       'table in deploy/dashboard.ts, which lays panels out in rows',
     apply: (template) => {
-      const body = properties(template, 'Dashboard').DashboardBody as {
-        'Fn::Sub': { widgets: JsonObject[] };
-      };
+      const body = dashboardBody(template);
       const widgets = body['Fn::Sub'].widgets;
       const errors = widgets.findIndex(
         (widget) => (widget.properties as JsonObject).title === 'Function errors',
@@ -245,6 +247,36 @@ const INTENDED_CHANGES: readonly IntendedChange[] = [
         perFunctionPanel(12, 'Alarm state changes ignored (AlarmIgnored)', 'AlarmIgnored'),
         ...later,
       ];
+    },
+  },
+  {
+    logicalId: 'Dashboard',
+    what: 'every outcome graph gains a HandedOn line after Replayed; the heading text names it',
+    why:
+      'a stop task handed on unstarted is counted as HandedOn instead of Expanded, so that Expanded counts ' +
+      'expansions and task runs only',
+    apply: (template) => {
+      let graphs = 0;
+      for (const widget of dashboardBody(template)['Fn::Sub'].widgets) {
+        const props = widget.properties as JsonObject;
+        if (props.markdown !== undefined) {
+          props.markdown = String(props.markdown).replace(
+            'answered from the idempotency table.',
+            'answered from the idempotency table; `HandedOn` stop tasks sent back unstarted for an ' +
+              'instance with Glue budget to spare.',
+          );
+        }
+        if (!String(props.title ?? '').startsWith('Outcomes: ')) continue;
+        const metrics = props.metrics as Json[][];
+        const replayed = metrics.find((line) => line[1] === 'Replayed');
+        if (!replayed) throw new Error(`baseline graph ${String(props.title)} has no Replayed line`);
+        const handedOn = replayed.map((part) =>
+          part === 'Replayed' ? 'HandedOn' : isObject(part) ? { ...part, label: 'HandedOn' } : part,
+        );
+        metrics.splice(metrics.indexOf(replayed) + 1, 0, handedOn);
+        graphs += 1;
+      }
+      if (graphs !== 4) throw new Error(`baseline dashboard has ${graphs} outcome graphs, expected 4`);
     },
   },
 ];

@@ -59,6 +59,7 @@ import {
 } from '../../src/adapters/outcome-events.ts';
 import {
   createOutcomeReporter,
+  HANDED_ON_METRIC,
   OUTCOME_METRICS,
   REPLAYED_METRIC,
 } from '../../src/adapters/outcome-reporter.ts';
@@ -892,10 +893,27 @@ describe('outcome reporter (log line and metric)', () => {
     ]);
   });
 
+  it('logs a stop task handed on as info and counts HandedOn, not Expanded', () => {
+    const { logger, metrics, report } = fakeObservability();
+    const stopOutcome = outcomeOf({
+      outcome: 'expanded',
+      target: undefined,
+      scope: { CatalogId: FUNCTION_ACCOUNT_ID, DatabaseName: 'sales', TableNames: ['*'] },
+      queued: 1,
+      detail: 'handed on unstarted, for an instance with Glue budget to spare',
+      handedOn: true,
+    });
+
+    report(stopOutcome);
+
+    expect(logger.info).toHaveBeenCalledExactlyOnceWith('stop request expanded', stopOutcome);
+    expect(metrics.addMetric.mock.calls).toEqual([[HANDED_ON_METRIC, 'Count', 1]]);
+  });
+
   it('has one distinct metric name per outcome', () => {
     const names = OUTCOMES.map((outcome) => OUTCOME_METRICS[outcome]);
 
-    expect(new Set([...names, REPLAYED_METRIC]).size).toBe(OUTCOMES.length + 1);
+    expect(new Set([...names, REPLAYED_METRIC, HANDED_ON_METRIC]).size).toBe(OUTCOMES.length + 2);
   });
 
   it('logs a copy of the outcome, so the caller’s object is never shared with the logger', () => {

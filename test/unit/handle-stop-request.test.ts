@@ -1144,11 +1144,13 @@ describe('handleStopRequest: scope tasks, the stop queue function’s own messag
       idempotencyKey: scopeTaskKey(task),
       replayed: false,
       detail: 'handed on unstarted, for an instance with Glue budget to spare',
+      handedOn: true,
     });
     expect(reported).toEqual([outcome]);
     // The copy is the same task under the same key: run later, it runs once.
     const copy = await handleStopRequest(taskFromQueue(JSON.stringify(glue.enqueued[0])), deps);
     expect(copy).toMatchObject({ outcome: 'expanded', idempotencyKey: scopeTaskKey(task), replayed: false });
+    expect(copy).not.toHaveProperty('handedOn');
     expect(glue.stops).toHaveLength(2);
   });
 
