@@ -8,9 +8,10 @@
  * and `catchUpMs`: how late a caller may be for its slot and still keep the pace, so that time spent on
  * other work between calls is not lost. Either way no window of T ms holds more than
  * `(T + tolerance) × requestsPerSecond / 1000 + 1` calls, and the long-run rate stays `requestsPerSecond`.
- * A caller with a deadline
- * never reserves a slot it could not use: if the next slot comes after its deadline, `acquire` rejects at
- * once with a `deadline-exceeded` StopError, and the slot stays free for the next caller.
+ *
+ * A caller with a deadline never reserves a slot it could not use: if the next slot comes after its
+ * deadline, `acquire` rejects at once with a `deadline-exceeded` StopError, and the slot stays free for the
+ * next caller.
  */
 import { type Deadline, deadlineExceeded } from '../stop/deadline.ts';
 
