@@ -18,6 +18,9 @@ export interface CallsPerRequest {
   readonly detail: string;
 }
 
+/** How long the Glue emulator takes to answer while the batch latency is measured. */
+export const PIPELINE_GLUE_LATENCY_MS = 50;
+
 export interface Pipeline {
   readonly one: number;
   readonly ten: number;
@@ -42,7 +45,10 @@ const countCommands = (client: ReturnType<typeof createAwsClients>['dynamoDb']):
 };
 
 export const measurePipeline = async (runs: number): Promise<Pipeline> => {
-  const services = await startServices({ glueLatencyMs: 50, dynamoDbProcess: 'shared' });
+  const services = await startServices({
+    glueLatencyMs: PIPELINE_GLUE_LATENCY_MS,
+    dynamoDbProcess: 'shared',
+  });
   const saved = { ...process.env };
   try {
     Object.assign(process.env, services.env, {

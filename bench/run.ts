@@ -51,7 +51,7 @@ import {
 } from './fan-out.ts';
 import { consoleTable, count, kb, markdownTable, median, seconds, type Table } from './format.ts';
 import { buildEnvironmentScript, type InvocationRecord } from './lambda-pool.ts';
-import { measurePipeline, type Pipeline } from './pipeline.ts';
+import { measurePipeline, PIPELINE_GLUE_LATENCY_MS, type Pipeline } from './pipeline.ts';
 import {
   batchTable,
   callsTable,
@@ -374,7 +374,7 @@ const printTimeline = (fan: FanOutResult): void => {
 
 /** Why a batch's latency misses its target, when the figures show why. */
 const batchFindings = (pipeline: Pipeline | undefined): string[] => {
-  const glueLatencyMs = 50;
+  const glueLatencyMs = PIPELINE_GLUE_LATENCY_MS;
   if (!pipeline || pipeline.ten <= 1.5 * pipeline.one) return [];
   if (pipeline.cpuTen + glueLatencyMs <= 1.5 * pipeline.one) return [];
   return [
@@ -512,7 +512,7 @@ const writeDoc = async (input: {
         'floor row (the Glue client alone) shows why no function can reach it.',
     ),
     ...section(
-      'Batch latency at 50 ms Glue latency',
+      `Batch latency at ${PIPELINE_GLUE_LATENCY_MS} ms Glue latency`,
       tables.batch,
       '**How measured:** one invocation of the SQS trigger code (from source, in the bench process) against ' +
         'the local services in another process; every record is a new exact request for a running view.',

@@ -1136,10 +1136,20 @@ const checkStopCalls = (
   }
 };
 
-/** The same stop or list task: place, root key, guard, dry run, views and page. */
+/** The same stop or list task: place, root key, guard, dry run, views, page and resend count. */
 const sameTask = (a: ScopeTask, b: ScopeTask): boolean => {
   const identity = (t: ScopeTask) =>
-    JSON.stringify([t.Kind, t.CatalogId, t.DatabaseName, t.RootKey, t.IssuedAt, t.DryRun === true, t.Views]);
+    JSON.stringify([
+      t.Kind,
+      t.CatalogId,
+      t.DatabaseName,
+      t.RootKey,
+      t.IssuedAt,
+      t.DryRun === true,
+      t.Views,
+      t.PageToken,
+      t.Resend,
+    ]);
   return identity(a) === identity(b);
 };
 
