@@ -40,6 +40,16 @@ const properties = (template: Editable, logicalId: string): Record<string, Json>
   return resource.Properties as Record<string, Json>;
 };
 
+/** The statement `sid` of a role's (first) inline policy in the baseline. */
+const statementOf = (template: Editable, role: string, sid: string): Record<string, Json> => {
+  const [policy] = properties(template, role).Policies as JsonObject[];
+  const document = policy?.PolicyDocument as JsonObject | undefined;
+  const statements = (document?.Statement ?? []) as Record<string, Json>[];
+  const statement = statements.find((candidate) => candidate.Sid === sid);
+  if (!statement) throw new Error(`baseline ${role} has no statement ${sid}`);
+  return statement;
+};
+
 /** The dashboard's body, parsed (`decoded`, below). */
 const dashboardBody = (template: Editable) =>
   properties(template, 'Dashboard').DashboardBody as { 'Fn::Sub': { widgets: JsonObject[] } };
@@ -104,12 +114,7 @@ const INTENDED_CHANGES: readonly IntendedChange[] = [
       'least privilege: a window only lists the running refreshes of its scope and queues one request ' +
       'per view; stopFromQueue stops them (as for stopFromAlarm, whose role already had List only)',
     apply: (template) => {
-      const [policy] = properties(template, 'StopFromScheduleRole').Policies as JsonObject[];
-      const document = policy?.PolicyDocument as JsonObject | undefined;
-      const statements = (document?.Statement ?? []) as Record<string, Json>[];
-      const glue = statements.find((statement) => statement.Sid === 'MaterializedViewRefreshRuns');
-      if (!glue) throw new Error('baseline StopFromScheduleRole has no MaterializedViewRefreshRuns');
-      glue.Action = LIST_ACTION;
+      statementOf(template, 'StopFromScheduleRole', 'MaterializedViewRefreshRuns').Action = LIST_ACTION;
     },
   },
   ...['StopFromQueue', 'StopFromEvent', 'StopFromAlarm', 'StopFromSchedule'].map(
@@ -166,13 +171,8 @@ const INTENDED_CHANGES: readonly IntendedChange[] = [
       'a stop task reads what was recorded of its views in one call and records what it settled in one, ' +
       'instead of two writes per view (src/adapters/view-ledger.ts); only the queue function runs stop tasks',
     apply: (template) => {
-      const [policy] = properties(template, 'StopFromQueueRole').Policies as JsonObject[];
-      const document = policy?.PolicyDocument as JsonObject | undefined;
-      const statements = (document?.Statement ?? []) as Record<string, Json>[];
-      const records = statements.find((statement) => statement.Sid === 'IdempotencyRecords');
-      if (!records || !Array.isArray(records.Action)) {
-        throw new Error('baseline StopFromQueueRole has no IdempotencyRecords actions');
-      }
+      const records = statementOf(template, 'StopFromQueueRole', 'IdempotencyRecords');
+      if (!Array.isArray(records.Action)) throw new Error('baseline IdempotencyRecords has no Action list');
       records.Action = [...records.Action, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
     },
   },
